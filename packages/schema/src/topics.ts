@@ -1,0 +1,9 @@
+/** Default Kafka topic names. Every service takes its topics from configuration; these are the defaults. */
+export const DEFAULT_TOPICS = {
+  raw: 'telemetry.raw',
+  parsed: 'telemetry.parsed',
+  dlq: 'telemetry.dlq',
+  alarms: 'telemetry.alarms',
+} as const;
+
+export type TopicRole = keyof typeof DEFAULT_TOPICS;
