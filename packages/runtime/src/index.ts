@@ -1,0 +1,14 @@
+export { backoffDelay, sleep } from './backoff.js';
+export { buildHealthApp, type HealthServer, type HealthServerOptions, startHealthServer } from './health-server.js';
+export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
+export { createMetricsRegistry } from './metrics.js';
+export { type CheckResult, type LifecycleState, Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.js';
+export { PINO_REDACT_PATHS, redactSecrets, redactUrl } from './redact.js';
+export {
+  EXIT_CONFIG,
+  type RunningService,
+  type RuntimeEnv,
+  runService,
+  runtimeEnvShape,
+  type ServiceContext,
+} from './run-service.js';
