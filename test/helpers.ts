@@ -102,3 +102,31 @@ export async function readTopic(
   await consumer.disconnect();
   return out;
 }
+
+/** Runs a service's start function in this process, as `runService` would, minus signals and exit. */
+export async function startInProcess<C>(
+  name: string,
+  schema: import('zod').ZodType<C>,
+  start: (ctx: import('@gridstream/runtime').ServiceContext<C>) => Promise<import('@gridstream/runtime').RunningService>,
+  env: Record<string, string>,
+): Promise<{
+  stop: () => Promise<void>;
+  readiness: import('@gridstream/runtime').Readiness;
+  metrics: import('prom-client').Registry;
+}> {
+  const { loadConfig } = await import('@gridstream/config');
+  const { Readiness, createMetricsRegistry } = await import('@gridstream/runtime');
+  const config = loadConfig(schema, { HEALTH_PORT: '0', ...env });
+  const readiness = new Readiness();
+  const metrics = createMetricsRegistry(name);
+  const running = await start({ config, logger: testLogger().child({ service: name }), metrics, readiness });
+  readiness.state = 'running';
+  return {
+    readiness,
+    metrics,
+    stop: async () => {
+      readiness.state = 'stopping';
+      await running.stop();
+    },
+  };
+}

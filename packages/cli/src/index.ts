@@ -1,0 +1,1 @@
+export { createTopics, showLag } from './topics-command.js';

@@ -1,0 +1,39 @@
+import { loadConfig } from '@gridstream/config';
+import { consumerLag, createKafka, ensureTopics, kafkaEnvShape } from '@gridstream/kafka';
+import type { Logger } from '@gridstream/runtime';
+import { z } from 'zod';
+
+const topicsConfigSchema = z.object({ ...kafkaEnvShape, KAFKA_TOPIC_ALARMS: z.string().default('telemetry.alarms') });
+
+/** `gridstream topics create`: the pipeline's topics, with partitions and replication from the environment. */
+export async function createTopics(env: Record<string, string | undefined>, logger: Logger): Promise<string> {
+  const cfg = loadConfig(topicsConfigSchema, env);
+  const kafka = createKafka(cfg, logger);
+  const topics = [cfg.KAFKA_TOPIC_RAW, cfg.KAFKA_TOPIC_PARSED, cfg.KAFKA_TOPIC_DLQ];
+  const created = await ensureTopics(
+    kafka,
+    topics.map((topic) => ({
+      topic,
+      partitions: cfg.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: cfg.KAFKA_REPLICATION_FACTOR,
+    })),
+  );
+  return topics
+    .map((t) => `${t}: ${created.includes(t) ? `created (${cfg.KAFKA_TOPIC_PARTITIONS} partitions, replication ${cfg.KAFKA_REPLICATION_FACTOR})` : 'exists, left as it is'}`)
+    .join('\n');
+}
+
+/** `gridstream topics lag <group> [topic…]`: committed offset, high watermark and lag per partition. */
+export async function showLag(
+  env: Record<string, string | undefined>,
+  logger: Logger,
+  groupId: string,
+  topics: string[],
+): Promise<string> {
+  const cfg = loadConfig(topicsConfigSchema, env);
+  const kafka = createKafka(cfg, logger);
+  const rows = await consumerLag(kafka, groupId, topics.length > 0 ? topics : [cfg.KAFKA_TOPIC_RAW]);
+  const lines = rows.map((r) => `${r.topic}\t${r.partition}\t${r.committed}\t${r.high}\t${r.lag}`);
+  const total = rows.reduce((n, r) => n + r.lag, 0);
+  return ['topic\tpartition\tcommitted\thigh\tlag', ...lines, `total lag: ${total}`].join('\n');
+}

@@ -1,0 +1,125 @@
+import { createInfluxSink, influxConfigFromEnv, recordToLine } from '@gridstream/influx';
+import {
+  counter,
+  createKafka,
+  deadLetterFor,
+  ensureTopics,
+  histogram,
+  type InMessage,
+  type OutMessage,
+  ReliableProducer,
+  runConsumer,
+} from '@gridstream/kafka';
+import type { RunningService, ServiceContext } from '@gridstream/runtime';
+import type { ParsedRecord } from '@gridstream/schema';
+import type { WriterConfig } from './config.js';
+import { type BatchItem, LineBatcher } from './line-batcher.js';
+import { writeWithSplit } from './write-with-split.js';
+
+/**
+ * telemetry.parsed → InfluxDB. Offsets are committed only after InfluxDB answered 2xx for every point
+ * of the slice (or the refused points are safely in the DLQ). While InfluxDB is down, the consumer loop
+ * pauses the partitions and retries with backoff: nothing is dropped, nothing is skipped.
+ */
+export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<RunningService> {
+  const { config, logger, metrics, readiness } = ctx;
+  const kafka = createKafka(config, logger);
+  if (config.KAFKA_CREATE_TOPICS) {
+    await ensureTopics(
+      kafka,
+      [config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ].map((topic) => ({
+        topic,
+        partitions: config.KAFKA_TOPIC_PARTITIONS,
+        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      })),
+      logger,
+    );
+  }
+  const sink = createInfluxSink(influxConfigFromEnv(config));
+  if (config.INFLUX_CREATE_DATABASE) await sink.ensureDatabase?.();
+  const producer = new ReliableProducer(kafka, logger);
+  await producer.connect();
+
+  const pointsWritten = counter(metrics, 'gridstream_writer_points_total', 'Points written to InfluxDB', [
+    'measurement',
+  ]);
+  const writes = counter(metrics, 'gridstream_writer_writes_total', 'InfluxDB write requests', ['outcome']);
+  const writeSeconds = histogram(metrics, 'gridstream_writer_write_seconds', 'InfluxDB write latency');
+  const deadLetters = counter(metrics, 'gridstream_dead_letters_total', 'Messages dead-lettered', ['stage', 'reason']);
+  let lastWriteOk = true;
+
+  const batcher = new LineBatcher<InMessage>(
+    async (items) => {
+      const timer = writeSeconds.startTimer();
+      try {
+        const rejected = await writeWithSplit(sink, items);
+        writes.inc({ outcome: 'ok' });
+        lastWriteOk = true;
+        return rejected;
+      } catch (error) {
+        writes.inc({ outcome: 'error' });
+        lastWriteOk = false;
+        throw error;
+      } finally {
+        timer();
+      }
+    },
+    config.WRITER_BATCH_SIZE,
+    config.WRITER_LINGER_MS,
+  );
+
+  const handle = async (messages: InMessage[]): Promise<void> => {
+    const items: BatchItem<InMessage>[] = [];
+    const measurements: string[] = [];
+    const dlq: OutMessage[] = [];
+    for (const message of messages) {
+      try {
+        const record = JSON.parse(message.value?.toString('utf8') ?? '') as ParsedRecord;
+        const line = recordToLine(record);
+        if (line === null) continue;
+        items.push({ line, ref: message });
+        measurements.push(record.equipment);
+      } catch (error) {
+        dlq.push(
+          deadLetterFor(message, { stage: 'influx-writer', reason: 'invalid_record', message: (error as Error).message }),
+        );
+      }
+    }
+    const rejected = await batcher.add(items);
+    for (const r of rejected) {
+      dlq.push(deadLetterFor(r.ref, { stage: 'influx-writer', reason: 'sink_rejected', message: r.message }));
+    }
+    for (const letter of dlq) deadLetters.inc({ stage: 'influx-writer', reason: letter.headers!['gs-dlq-reason']! });
+    await producer.send(config.KAFKA_TOPIC_DLQ, dlq);
+    const refused = new Set(rejected.map((r) => r.ref));
+    items.forEach((item, i) => {
+      if (!refused.has(item.ref)) pointsWritten.inc({ measurement: measurements[i]! });
+    });
+  };
+
+  const consumer = await runConsumer({
+    kafka,
+    groupId: config.WRITER_GROUP_ID,
+    topics: [config.KAFKA_TOPIC_PARSED],
+    logger,
+    metrics,
+    handle,
+    partitionsConsumedConcurrently: config.WRITER_CONCURRENCY,
+    maxMessagesPerCall: config.WRITER_BATCH_SIZE,
+  });
+  readiness.add('consumer', () => consumer.check());
+  readiness.add('influxdb', () => ({ ok: lastWriteOk, detail: lastWriteOk ? 'last write ok' : 'last write failed' }));
+
+  return {
+    async stop() {
+      // Stop intake first; partitions waiting for a linger timer would hold up consumer.stop(), so the
+      // batcher is flushed as soon as the consumer stops fetching.
+      const stopping = consumer.stop();
+      batcher.flush();
+      await stopping;
+      batcher.flush();
+      await producer.disconnect();
+      await sink.close();
+    },
+  };
+}
