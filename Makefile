@@ -1,0 +1,82 @@
+# gridstream — one entry point for running, testing and measuring the pipeline.
+# `make demo` runs everything on its defaults; `make test` is what CI runs (via .ci/run).
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# A supported Node (>= 22): the machine's if it is new enough, otherwise one from npm in .local/node.
+NODE_BIN := $(shell deploy/local/node.sh)
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+
+LOCAL := .local
+
+.PHONY: help install build lint typecheck test test-unit test-int infra infra-test infra-down topic connector parser writer \
+        simulation demo demo-stop bench up down clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
+
+node_modules/.installed: package.json package-lock.json $(wildcard packages/*/package.json services/*/package.json)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: node_modules/.installed ## install npm dependencies (npm ci)
+
+build: install ## compile every package and service (tsc -b)
+	npx tsc -b
+
+lint: install ## biome: lint and format check
+	npx biome check .
+
+infra: ## install (if missing) and start Kafka, RabbitMQ and InfluxDB on loopback
+	deploy/local/infra.sh up
+
+infra-down: ## stop the local infrastructure (by pid)
+	deploy/local/infra.sh down
+
+topic: build ## create telemetry.raw/parsed/dlq (KAFKA_TOPIC_PARTITIONS, KAFKA_REPLICATION_FACTOR)
+	node packages/cli/dist/main.js topics create
+
+connector: build ## declare the RabbitMQ exchange/queue/binding and run the bridge (foreground)
+	node services/bridge/dist/main.js
+
+parser: build ## build and run the parser (foreground)
+	node services/parser/dist/main.js
+
+writer: build ## build and run the InfluxDB writer (foreground)
+	node services/influx-writer/dist/main.js
+
+simulation: build ## run the microgrid simulator (SIM_RATE messages/s, default 20)
+	node services/simulator/dist/main.js
+
+# The demo's sites are in Korea, like the reference gateway: their wall-clock timestamps are KST.
+demo: infra build topic ## everything on its defaults: infra, topics, all services, simulator; live point count
+	PARSER_DEFAULT_TIMEZONE=$${PARSER_DEFAULT_TIMEZONE:-Asia/Seoul} deploy/local/services.sh start bridge parser influx-writer simulator
+	deploy/local/demo-watch.sh
+
+demo-stop: ## stop the demo's services (infrastructure keeps running; make infra-down stops it)
+	deploy/local/services.sh stop
+
+infra-test: ## infra plus what only the tests need (InfluxDB 1.8 for the 2.x write API)
+	deploy/local/infra.sh up test
+
+test: infra-test build ## the whole suite against real Kafka, RabbitMQ and InfluxDB (what CI runs)
+	npx vitest run
+
+test-unit: install ## unit tests only (no servers needed)
+	npx vitest run --project unit
+
+test-int: infra-test build ## integration tests only
+	npx vitest run --project integration
+
+bench: infra build ## measure throughput, latency and memory; writes bench/results/latest.md
+	node bench/dist/run-all.js
+
+up: ## docker compose: the whole stack where a Docker engine exists
+	docker compose up -d --wait
+
+down: ## docker compose: stop it
+	docker compose down
+
+clean: ## remove build output (not .local)
+	npx tsc -b --clean

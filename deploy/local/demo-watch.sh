@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make demo`'s foreground: says where to look, then prints a live count of what flows, read from the
+# services' own /metrics. Ctrl-C stops the demo's services (the infrastructure keeps running).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+
+trap 'echo; "$HERE/services.sh" stop; exit 0' INT TERM
+
+cat <<INFO
+
+gridstream demo is running.
+  InfluxDB     http://127.0.0.1:8086  database "gridstream", e.g.
+               curl -sG http://127.0.0.1:8086/query --data-urlencode db=gridstream \\
+                 --data-urlencode "q=SELECT last(soc) FROM battery GROUP BY site, device, rack"
+  RabbitMQ     amqp://127.0.0.1:5672  exchange "microgrid", queue "gridstream.microgrid"
+  Kafka        127.0.0.1:9092  topics telemetry.raw / telemetry.parsed / telemetry.dlq
+  Health       bridge :9101  parser :9102  influx-writer :9103   (/healthz/ready, /metrics)
+  Logs         $GRIDSTREAM_HOME/logs/<service>.log
+Ctrl-C stops the services; 'make infra-down' stops Kafka, RabbitMQ and InfluxDB.
+
+INFO
+
+# Sum of a Prometheus counter across its label sets, or "-" when the service does not answer.
+metric_sum() {
+  curl -sf --max-time 1 "http://127.0.0.1:$1/metrics" 2>/dev/null |
+    awk -v m="$2" '$1 ~ "^"m"(\\{|$)" { s += $NF; found = 1 } END { if (found) printf "%d", s; else printf "-" }' ||
+    printf -- '-'
+}
+
+while true; do
+  printf '\r%s  forwarded %s  parsed records %s  points written %s  dead letters %s   ' \
+    "$(date +%H:%M:%S)" \
+    "$(metric_sum 9101 gridstream_bridge_messages_forwarded_total)" \
+    "$(metric_sum 9102 gridstream_parser_records_total)" \
+    "$(metric_sum 9103 gridstream_writer_points_total)" \
+    "$(( $(metric_sum 9102 gridstream_dead_letters_total | tr -d -- -) + 0 ))"
+  sleep 2
+done

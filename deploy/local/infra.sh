@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole local stack: Kafka, RabbitMQ, InfluxDB.
+# Usage: infra.sh up [test]|down|status   (up = install if missing, start if not running, wait until healthy)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+
+SERVICES=(kafka rabbitmq influxdb)
+# The tests also need an InfluxDB with the 2.x write API (built from Go modules): `infra.sh up test`.
+[[ ${2:-} == test ]] && SERVICES+=(influxdb2compat)
+
+status_all() {
+  local s rc=0
+  for s in "${SERVICES[@]}"; do "$HERE/$s.sh" status || rc=1; done
+  return $rc
+}
+
+case "${1:-}" in
+  up)
+    # Install and start everything first, then wait: the three boot in parallel
+    # (Kafka's JVM dominates), instead of one after the other.
+    for s in "${SERVICES[@]}"; do "$HERE/$s.sh" install; done
+    for s in "${SERVICES[@]}"; do "$HERE/$s.sh" start; done
+    for s in "${SERVICES[@]}"; do "$HERE/$s.sh" wait; done
+    status_all
+    ;;
+  down)
+    for s in kafka rabbitmq influxdb influxdb2compat; do "$HERE/$s.sh" stop; done
+    ;;
+  status) status_all ;;
+  *) die "usage: $0 up|down|status" ;;
+esac

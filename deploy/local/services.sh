@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs gridstream's own services (built into services/*/dist) in the background, for `make demo`.
+# Usage: services.sh start <service>... | stop [<service>...] | status
+#   logs: $GRIDSTREAM_HOME/logs/<service>.log   pids: $GRIDSTREAM_HOME/run/<service>.pid
+# Each service reads its configuration from the environment (docs/configuration.md); this script
+# only adds the defaults the demo needs on top of what the caller exported.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RUN="$GRIDSTREAM_HOME/run"
+LOGS="$GRIDSTREAM_HOME/logs"
+ALL=(bridge parser influx-writer simulator)
+
+start_one() {
+  local svc=$1 main="$GS_REPO_ROOT/services/$1/dist/main.js"
+  [[ -f $main ]] || die "$svc is not built ($main missing): run make build"
+  if pid_alive "$RUN/$svc.pid"; then log "$svc already running (pid $(<"$RUN/$svc.pid"))"; return 0; fi
+  start_detached "$RUN/$svc.pid" "$LOGS/$svc.log" node "$main"
+  log "$svc started (pid $(<"$RUN/$svc.pid"), log $LOGS/$svc.log)"
+}
+
+case "${1:-}" in
+  start)
+    shift
+    if (($#)); then targets=("$@"); else targets=("${ALL[@]}"); fi
+    for svc in "${targets[@]}"; do start_one "$svc"; done
+    ;;
+  stop)
+    shift
+    # Reverse order: sources first, so the downstream services drain what is already in Kafka.
+    if (($#)); then targets=("$@"); else targets=(simulator bridge parser influx-writer); fi
+    for svc in "${targets[@]}"; do stop_pid "$RUN/$svc.pid" "$svc" 30; done
+    ;;
+  status)
+    for svc in "${ALL[@]}"; do
+      if pid_alive "$RUN/$svc.pid"; then echo "$svc: running (pid $(<"$RUN/$svc.pid"))"; else echo "$svc: stopped"; fi
+    done
+    ;;
+  *) die "usage: $0 start [service...] | stop [service...] | status" ;;
+esac
