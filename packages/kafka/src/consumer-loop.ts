@@ -123,7 +123,19 @@ export async function runConsumer(options: ConsumerOptions): Promise<ConsumerHan
         }
       }
       const last = slice[slice.length - 1]!.offset;
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+      const next = (BigInt(last) + 1n).toString();
+      if (stopController.signal.aborted) {
+        // consumer.commitOffsets() silently does nothing once consumer.stop() has begun (kafkajs checks
+        // `running`), so a slice finished during shutdown — the writer's linger flush — would stay
+        // uncommitted and be processed again after every restart. The group is left only after this
+        // handler returns, so commit through the batch's own handle, which still reaches the coordinator.
+        // If even that fails, the slice is redelivered, as before: never worse than not trying.
+        await payload
+          .commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] })
+          .catch((error: unknown) => log.warn({ err: error, topic, partition }, 'commit at shutdown failed'));
+      } else {
+        await consumer.commitOffsets([{ topic, partition, offset: next }]);
+      }
       payload.resolveOffset(last);
       consumed.inc({ group: groupId, topic }, slice.length);
       await heartbeat().catch(() => undefined);

@@ -45,7 +45,10 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
   ]);
   const writes = counter(metrics, 'gridstream_writer_writes_total', 'InfluxDB write requests', ['outcome']);
   const writeSeconds = histogram(metrics, 'gridstream_writer_write_seconds', 'InfluxDB write latency');
-  const deadLetters = counter(metrics, 'gridstream_dead_letters_total', 'Messages dead-lettered', ['stage', 'reason']);
+  const deadLetters = counter(metrics, 'gridstream_dead_letters_total', 'Messages dead-lettered', [
+    'stage',
+    'reason',
+  ]);
   let lastWriteOk = true;
 
   const batcher = new LineBatcher<InMessage>(
@@ -75,13 +78,28 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     for (const message of messages) {
       try {
         const record = JSON.parse(message.value?.toString('utf8') ?? '') as ParsedRecord;
+        // Valid JSON that is not a record (`{}`, `[]`, `"x"`) has no fields or flags, which recordToLine
+        // reads as "nothing to write": without this check it was skipped and committed, gone without a
+        // dead letter.
+        if (
+          typeof record?.fields !== 'object' ||
+          record.fields === null ||
+          typeof record.flags !== 'object' ||
+          record.flags === null
+        ) {
+          throw new Error('not a parsed record: "fields" and "flags" must be objects');
+        }
         const line = recordToLine(record);
         if (line === null) continue;
         items.push({ line, ref: message });
         measurements.push(record.equipment);
       } catch (error) {
         dlq.push(
-          deadLetterFor(message, { stage: 'influx-writer', reason: 'invalid_record', message: (error as Error).message }),
+          deadLetterFor(message, {
+            stage: 'influx-writer',
+            reason: 'invalid_record',
+            message: (error as Error).message,
+          }),
         );
       }
     }
@@ -89,7 +107,8 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     for (const r of rejected) {
       dlq.push(deadLetterFor(r.ref, { stage: 'influx-writer', reason: 'sink_rejected', message: r.message }));
     }
-    for (const letter of dlq) deadLetters.inc({ stage: 'influx-writer', reason: letter.headers!['gs-dlq-reason']! });
+    for (const letter of dlq)
+      deadLetters.inc({ stage: 'influx-writer', reason: letter.headers!['gs-dlq-reason']! });
     await producer.send(config.KAFKA_TOPIC_DLQ, dlq);
     const refused = new Set(rejected.map((r) => r.ref));
     items.forEach((item, i) => {
@@ -108,7 +127,10 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     maxMessagesPerCall: config.WRITER_BATCH_SIZE,
   });
   readiness.add('consumer', () => consumer.check());
-  readiness.add('influxdb', () => ({ ok: lastWriteOk, detail: lastWriteOk ? 'last write ok' : 'last write failed' }));
+  readiness.add('influxdb', () => ({
+    ok: lastWriteOk,
+    detail: lastWriteOk ? 'last write ok' : 'last write failed',
+  }));
 
   return {
     async stop() {
