@@ -24,7 +24,14 @@ export const DeadLetterReasonSchema = z.enum(
   Object.keys(DEAD_LETTER_REASONS) as [DeadLetterReason, ...DeadLetterReason[]],
 );
 
-export const PIPELINE_STAGES = ['bridge', 'parser', 'influx-writer', 'archiver', 'collector', 'importer'] as const;
+export const PIPELINE_STAGES = [
+  'bridge',
+  'parser',
+  'influx-writer',
+  'archiver',
+  'collector',
+  'importer',
+] as const;
 export const PipelineStageSchema = z.enum(PIPELINE_STAGES);
 export type PipelineStage = z.infer<typeof PipelineStageSchema>;
 

@@ -1,3 +1,4 @@
+export * from './archive-columns.js';
 export * from './dead-letter.js';
 export * from './identifiers.js';
 export * from './microgrid.js';
