@@ -1,0 +1,65 @@
+import { amqpEnvShape } from '@gridstream/amqp';
+import { envInt } from '@gridstream/config';
+import { runtimeEnvShape } from '@gridstream/runtime';
+import { z } from 'zod';
+import { REFERENCE_SITE_SHAPE } from './microgrid-generator.js';
+import { isValidTimeZone } from './zoned-time.js';
+
+/** A positive decimal (`0.5`, `20`, `2000`): a rate below one message a second is a normal gateway. */
+const envRate = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a positive number')
+    .transform(Number)
+    .pipe(z.number().positive('must be above 0').max(100_000))
+    .prefault(String(fallback));
+
+const deviceCount = (fallback: number, min = 0) => envInt(fallback, { min, max: 999 });
+
+export const simulatorConfigSchema = z
+  .object({
+    ...runtimeEnvShape(9108),
+    ...amqpEnvShape,
+    /** Messages per second over all sites together. */
+    SIM_RATE: envRate(20),
+    /**
+     * Number of sites; their ids are 000001, 000002, ... 20 sites at the default 20 messages/s is one
+     * message per site per second: with the gateway's whole-second timestamps, more per site would make
+     * readings of the same second overwrite each other downstream.
+     */
+    SIM_SITES: envInt(20, { min: 1, max: 99_999 }),
+    /** Zone of the gateways' wall clocks (the header timestamp carries no offset). */
+    SIM_TIMEZONE: z.string().default('Asia/Seoul'),
+    /** Send this many messages in total, wait for their confirms, and exit. Unset: run until stopped. */
+    SIM_MESSAGES: envInt(undefined, { min: 1 }).optional(),
+    SIM_SEED: envInt(1, { min: 0, max: 2 ** 32 - 1 }),
+    /** `s` is the gateway's own format; `ms` keeps readings distinct when a site sends several per second. */
+    SIM_TIMESTAMP_PRECISION: z.enum(['s', 'ms']).default('s'),
+    /** Unconfirmed publishes allowed; beyond it the simulator waits (a slow or unreachable broker). */
+    SIM_MAX_IN_FLIGHT: envInt(1_000, { min: 1, max: 100_000 }),
+    /** Declare exchange + queue + binding (so nothing is dropped before the bridge runs), or only the exchange. */
+    SIM_DECLARE: z.enum(['topology', 'exchange', 'none']).default('topology'),
+    SIM_BATTERIES: deviceCount(REFERENCE_SITE_SHAPE.batteries),
+    SIM_RACKS_PER_BATTERY: deviceCount(REFERENCE_SITE_SHAPE.racksPerBattery, 1),
+    SIM_CONVERTERS: deviceCount(REFERENCE_SITE_SHAPE.converters),
+    SIM_INVERTERS: deviceCount(REFERENCE_SITE_SHAPE.inverters),
+    SIM_TRANSFORMERS: deviceCount(REFERENCE_SITE_SHAPE.transformers),
+    SIM_PVS: deviceCount(REFERENCE_SITE_SHAPE.pvs),
+    SIM_EV_CHARGERS: deviceCount(REFERENCE_SITE_SHAPE.evChargers),
+  })
+  .superRefine((cfg, ctx) => {
+    if (!isValidTimeZone(cfg.SIM_TIMEZONE)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SIM_TIMEZONE'],
+        message: `"${cfg.SIM_TIMEZONE}" is not an IANA time zone (e.g. Asia/Seoul)`,
+      });
+    }
+  });
+
+export type SimulatorConfig = z.infer<typeof simulatorConfigSchema>;
+
+/** Site ids as the reference gateway writes them: six digits, zero-padded. */
+export function siteIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => String(i + 1).padStart(6, '0'));
+}
