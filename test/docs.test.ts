@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bridgeConfigSchema } from '../services/bridge/src/config.js';
+import { writerConfigSchema } from '../services/influx-writer/src/config.js';
+import { parserConfigSchema } from '../services/parser/src/config.js';
+import { simulatorConfigSchema } from '../services/simulator/src/config.js';
+
+/** The configuration reference is documentation operators rely on: it must not fall behind the code. */
+const reference = readFileSync(join(import.meta.dirname, '..', 'docs', 'configuration.md'), 'utf8');
+const schemas = {
+  bridge: bridgeConfigSchema,
+  parser: parserConfigSchema,
+  'influx-writer': writerConfigSchema,
+  simulator: simulatorConfigSchema,
+};
+
+describe('docs/configuration.md', () => {
+  for (const [service, schema] of Object.entries(schemas)) {
+    it(`documents every variable of the ${service}, with its default`, () => {
+      const defaults = schema.safeParse({}).data as Record<string, unknown> | undefined;
+      for (const name of Object.keys(schema.shape)) {
+        const row = reference.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+        expect(row, `${name} is missing`).toBeDefined();
+        const value = defaults?.[name];
+        if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') {
+          expect(row, `${name}'s default`).toContain(`\`${String(value)}\``);
+        }
+      }
+    });
+  }
+});
