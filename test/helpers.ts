@@ -57,7 +57,8 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let last: T = await probe();
   while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, intervalMs));
     last = await probe();
   }
@@ -71,7 +72,7 @@ export async function readTopic(
   expected: number,
   timeoutMs = 60_000,
 ): Promise<import('@gridstream/kafka').InMessage[]> {
-  const { decodeHeaders } = await import('@gridstream/kafka');
+  const { toInMessage } = await import('@gridstream/kafka');
   const consumer = kafka.consumer({ groupId: uniqueName('test-reader') });
   const out: import('@gridstream/kafka').InMessage[] = [];
   await consumer.connect();
@@ -83,15 +84,7 @@ export async function readTopic(
   if (expected === 0) resolveDone();
   await consumer.run({
     eachMessage: async ({ topic: t, partition, message }) => {
-      out.push({
-        topic: t,
-        partition,
-        offset: message.offset,
-        key: message.key,
-        value: message.value,
-        headers: decodeHeaders(message.headers),
-        timestamp: Number(message.timestamp),
-      });
+      out.push(toInMessage(t, partition, message));
       if (out.length >= expected) resolveDone();
     },
   });
@@ -107,7 +100,9 @@ export async function readTopic(
 export async function startInProcess<C>(
   name: string,
   schema: import('zod').ZodType<C>,
-  start: (ctx: import('@gridstream/runtime').ServiceContext<C>) => Promise<import('@gridstream/runtime').RunningService>,
+  start: (
+    ctx: import('@gridstream/runtime').ServiceContext<C>,
+  ) => Promise<import('@gridstream/runtime').RunningService>,
   env: Record<string, string>,
 ): Promise<{
   stop: () => Promise<void>;

@@ -1,25 +1,25 @@
 import { loadConfig } from '@gridstream/config';
-import { consumerLag, createKafka, ensureTopics, kafkaEnvShape } from '@gridstream/kafka';
+import { consumerLag, createKafka, ensureConfiguredTopics, kafkaEnvShape } from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
 import { z } from 'zod';
 
-const topicsConfigSchema = z.object({ ...kafkaEnvShape, KAFKA_TOPIC_ALARMS: z.string().default('telemetry.alarms') });
+const topicsConfigSchema = z.object({
+  ...kafkaEnvShape,
+  KAFKA_TOPIC_ALARMS: z.string().default('telemetry.alarms'),
+});
 
 /** `gridstream topics create`: the pipeline's topics, with partitions and replication from the environment. */
 export async function createTopics(env: Record<string, string | undefined>, logger: Logger): Promise<string> {
   const cfg = loadConfig(topicsConfigSchema, env);
   const kafka = createKafka(cfg, logger);
   const topics = [cfg.KAFKA_TOPIC_RAW, cfg.KAFKA_TOPIC_PARSED, cfg.KAFKA_TOPIC_DLQ];
-  const created = await ensureTopics(
-    kafka,
-    topics.map((topic) => ({
-      topic,
-      partitions: cfg.KAFKA_TOPIC_PARTITIONS,
-      replicationFactor: cfg.KAFKA_REPLICATION_FACTOR,
-    })),
-  );
+  // An explicit `topics create` creates them even where services are told not to (KAFKA_CREATE_TOPICS=false).
+  const created = await ensureConfiguredTopics(kafka, { ...cfg, KAFKA_CREATE_TOPICS: true }, topics);
   return topics
-    .map((t) => `${t}: ${created.includes(t) ? `created (${cfg.KAFKA_TOPIC_PARTITIONS} partitions, replication ${cfg.KAFKA_REPLICATION_FACTOR})` : 'exists, left as it is'}`)
+    .map(
+      (t) =>
+        `${t}: ${created.includes(t) ? `created (${cfg.KAFKA_TOPIC_PARTITIONS} partitions, replication ${cfg.KAFKA_REPLICATION_FACTOR})` : 'exists, left as it is'}`,
+    )
     .join('\n');
 }
 

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTopics, removeTestTopics, testKafka, testLogger, uniqueName, waitFor } from '../../../test/helpers.js';
+import {
+  createTestTopics,
+  removeTestTopics,
+  testKafka,
+  testLogger,
+  uniqueName,
+  waitFor,
+} from '../../../test/helpers.js';
 import { runConsumer } from './consumer-loop.js';
 import { consumerLag } from './lag.js';
 import type { InMessage } from './messages.js';
@@ -50,7 +57,11 @@ describe('runConsumer', () => {
         handled.push(...ids(messages));
       },
     });
-    await waitFor(() => handled.length, (n) => n >= 300, { what: '300 handled' });
+    await waitFor(
+      () => handled.length,
+      (n) => n >= 300,
+      { what: '300 handled' },
+    );
     const lag = await waitFor(
       () => consumerLag(kafka, groupId, [topic]),
       (l) => l.length === 3 && l.every((p) => p.lag === 0),
@@ -80,9 +91,17 @@ describe('runConsumer', () => {
         throw new Error('always failing');
       },
     });
-    await waitFor(() => attempts, (n) => n >= 5, { what: 'failed attempts' });
+    await waitFor(
+      () => attempts,
+      (n) => n >= 5,
+      { what: 'failed attempts' },
+    );
     // A partition failing for longer than stuckAfterMs makes the service unready.
-    await waitFor(() => failing.check().ok, (ok) => !ok, { what: 'stuck check' });
+    await waitFor(
+      () => failing.check().ok,
+      (ok) => !ok,
+      { what: 'stuck check' },
+    );
     expect(failing.check().detail).toMatch(/failing for/);
     await failing.stop();
 
@@ -96,7 +115,11 @@ describe('runConsumer', () => {
         handled.push(...ids(messages));
       },
     });
-    await waitFor(() => handled.length, (n) => n >= 300, { what: 'redelivery' });
+    await waitFor(
+      () => handled.length,
+      (n) => n >= 300,
+      { what: 'redelivery' },
+    );
     await ok.stop();
     expect(new Set(handled).size).toBe(300);
     expect(ok.check().ok).toBe(true);
@@ -117,7 +140,11 @@ describe('runConsumer', () => {
         seen.push(...messages);
       },
     });
-    await waitFor(() => seen.length, (n) => n >= 300, { what: 'all messages' });
+    await waitFor(
+      () => seen.length,
+      (n) => n >= 300,
+      { what: 'all messages' },
+    );
     await consumer.stop();
     expect(Math.max(...sliceSizes)).toBeLessThanOrEqual(16);
     expect(seen[0]!.headers['gs-schema']).toBe('samples.v1');
@@ -127,7 +154,10 @@ describe('runConsumer', () => {
 
 describe('ReliableProducer', () => {
   it('produces far more than one record batch worth in one call without MESSAGE_TOO_LARGE', async () => {
-    const messages = Array.from({ length: 4_000 }, (_, i) => ({ key: `k${i % 3}`, value: Buffer.alloc(1_000, i % 256) }));
+    const messages = Array.from({ length: 4_000 }, (_, i) => ({
+      key: `k${i % 3}`,
+      value: Buffer.alloc(1_000, i % 256),
+    }));
     await producer.send(bigTopic, messages);
     const groupId = uniqueName('group');
     let count = 0;
@@ -140,7 +170,11 @@ describe('ReliableProducer', () => {
         count += m.length;
       },
     });
-    await waitFor(() => count, (n) => n >= 4_000, { what: '4000 big messages' });
+    await waitFor(
+      () => count,
+      (n) => n >= 4_000,
+      { what: '4000 big messages' },
+    );
     await consumer.stop();
     expect(count).toBe(4_000);
   });

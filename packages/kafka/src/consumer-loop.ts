@@ -57,7 +57,9 @@ export async function runConsumer(options: ConsumerOptions): Promise<ConsumerHan
     'group',
     'topic',
   ]);
-  const retries = counter(registry, 'gridstream_consumer_retries_total', 'Handler failures retried', ['group']);
+  const retries = counter(registry, 'gridstream_consumer_retries_total', 'Handler failures retried', [
+    'group',
+  ]);
   const lag = gauge(registry, 'gridstream_consumer_lag', 'Messages behind the high watermark', [
     'group',
     'topic',

@@ -42,15 +42,25 @@ describe('deadLetter', () => {
   });
 
   it('caps the problem list so a pathological message cannot make the letter itself too large', () => {
-    const problems = Array.from({ length: 500 }, (_, i) => ({ reason: 'wrong_type' as const, path: `x${i}`, message: 'm' }));
-    const letter = deadLetter({ stage: 'parser', reason: 'wrong_type', payload: Buffer.from('{}'), problems });
+    const problems = Array.from({ length: 500 }, (_, i) => ({
+      reason: 'wrong_type' as const,
+      path: `x${i}`,
+      message: 'm',
+    }));
+    const letter = deadLetter({
+      stage: 'parser',
+      reason: 'wrong_type',
+      payload: Buffer.from('{}'),
+      problems,
+    });
     expect(JSON.parse(letter.headers![DLQ_HEADER.problems]!)).toHaveLength(50);
   });
 });
 
 describe('splitRequests', () => {
   it('splits by size and keeps every message in order', () => {
-    const mk = (n: number) => Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.alloc(1000, i % 256) }));
+    const mk = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.alloc(1000, i % 256) }));
     const requests = splitRequests(
       [
         { topic: 'a', messages: mk(25) },
@@ -69,7 +79,10 @@ describe('splitRequests', () => {
   });
 
   it('sends a single message larger than the limit on its own rather than looping forever', () => {
-    const requests = splitRequests([{ topic: 'a', messages: [{ key: null, value: Buffer.alloc(50_000) }] }], 10_000);
+    const requests = splitRequests(
+      [{ topic: 'a', messages: [{ key: null, value: Buffer.alloc(50_000) }] }],
+      10_000,
+    );
     expect(requests).toHaveLength(1);
   });
 });

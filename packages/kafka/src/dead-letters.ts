@@ -53,7 +53,8 @@ export function deadLetter(input: DeadLetterInput): OutMessage {
   headers[DLQ_HEADER.at] = (input.now ?? new Date()).toISOString();
   if (input.source) {
     headers[DLQ_HEADER.sourceTopic] = input.source.topic;
-    if (input.source.partition !== undefined) headers[DLQ_HEADER.sourcePartition] = String(input.source.partition);
+    if (input.source.partition !== undefined)
+      headers[DLQ_HEADER.sourcePartition] = String(input.source.partition);
     if (input.source.offset !== undefined) headers[DLQ_HEADER.sourceOffset] = input.source.offset;
   }
   headers[DLQ_HEADER.originalSize] = String(payload.length);

@@ -1,9 +1,20 @@
 export { createKafka, type Kafka } from './client.js';
-export { type BatchContext, type BatchHandler, type ConsumerHandle, type ConsumerOptions, runConsumer } from './consumer-loop.js';
-export { DEFAULT_DLQ_PAYLOAD_BYTES, type DeadLetterInput, deadLetter, deadLetterFor } from './dead-letters.js';
+export {
+  type BatchContext,
+  type BatchHandler,
+  type ConsumerHandle,
+  type ConsumerOptions,
+  runConsumer,
+} from './consumer-loop.js';
+export {
+  DEFAULT_DLQ_PAYLOAD_BYTES,
+  type DeadLetterInput,
+  deadLetter,
+  deadLetterFor,
+} from './dead-letters.js';
 export { checkKafkaEnv, type KafkaEnv, kafkaEnvShape } from './kafka-env.js';
 export { consumerLag, type PartitionLag } from './lag.js';
-export { decodeHeaders, type InMessage, type OutMessage } from './messages.js';
+export { decodeHeaders, type InMessage, type OutMessage, toInMessage } from './messages.js';
 export { counter, gauge, histogram } from './metrics.js';
 export { ReliableProducer, splitRequests } from './reliable-producer.js';
-export { deleteTopics, ensureTopics, type TopicSpec } from './topics.js';
+export { deleteTopics, ensureConfiguredTopics, ensureTopics, type TopicSpec } from './topics.js';

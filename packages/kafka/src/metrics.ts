@@ -11,7 +11,8 @@ export function counter(registry: Registry, name: string, help: string, labelNam
 
 export function gauge(registry: Registry, name: string, help: string, labelNames: string[] = []): Gauge {
   return (
-    (registry.getSingleMetric(name) as Gauge | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] })
+    (registry.getSingleMetric(name) as Gauge | undefined) ??
+    new Gauge({ name, help, labelNames, registers: [registry] })
   );
 }
 

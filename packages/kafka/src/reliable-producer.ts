@@ -72,7 +72,8 @@ export class ReliableProducer {
 type TopicMessages = { topic: string; messages: OutMessage[] };
 
 function messageBytes(m: OutMessage): number {
-  let size = 64 + (m.key?.length ?? 0) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length);
+  let size =
+    64 + (m.key?.length ?? 0) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length);
   if (m.headers) for (const [k, v] of Object.entries(m.headers)) size += k.length + v.length + 8;
   return size;
 }

@@ -46,3 +46,25 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
     await admin.disconnect();
   }
 }
+
+/**
+ * The topics a service needs, created with the configured partitions and replication unless
+ * KAFKA_CREATE_TOPICS=false (where topics are managed elsewhere, a missing topic is then an error from Kafka).
+ */
+export async function ensureConfiguredTopics(
+  kafka: Kafka,
+  cfg: { KAFKA_CREATE_TOPICS: boolean; KAFKA_TOPIC_PARTITIONS: number; KAFKA_REPLICATION_FACTOR: number },
+  topics: string[],
+  logger?: Logger,
+): Promise<string[]> {
+  if (!cfg.KAFKA_CREATE_TOPICS) return [];
+  return ensureTopics(
+    kafka,
+    topics.map((topic) => ({
+      topic,
+      partitions: cfg.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: cfg.KAFKA_REPLICATION_FACTOR,
+    })),
+    logger,
+  );
+}

@@ -3,7 +3,7 @@ import {
   counter,
   createKafka,
   deadLetter,
-  ensureTopics,
+  ensureConfiguredTopics,
   gauge,
   histogram,
   type OutMessage,
@@ -34,17 +34,7 @@ export async function startBridge(ctx: ServiceContext<BridgeConfig>): Promise<Ru
   const source = amqpSource(amqp.connection, amqp.topology.queue);
 
   const kafka = createKafka(config, logger);
-  if (config.KAFKA_CREATE_TOPICS) {
-    await ensureTopics(
-      kafka,
-      [rawTopic, dlqTopic].map((topic) => ({
-        topic,
-        partitions: config.KAFKA_TOPIC_PARTITIONS,
-        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      })),
-      logger,
-    );
-  }
+  await ensureConfiguredTopics(kafka, config, [rawTopic, dlqTopic], logger);
   const limitOf = (topic: string) =>
     topicMaxMessageBytes(kafka, topic).catch((err: unknown) => {
       // No DescribeConfigs permission, say: run without the check rather than not at all.

@@ -3,7 +3,7 @@ import {
   counter,
   createKafka,
   deadLetterFor,
-  ensureTopics,
+  ensureConfiguredTopics,
   histogram,
   type InMessage,
   type OutMessage,
@@ -24,17 +24,7 @@ import { writeWithSplit } from './write-with-split.js';
 export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<RunningService> {
   const { config, logger, metrics, readiness } = ctx;
   const kafka = createKafka(config, logger);
-  if (config.KAFKA_CREATE_TOPICS) {
-    await ensureTopics(
-      kafka,
-      [config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ].map((topic) => ({
-        topic,
-        partitions: config.KAFKA_TOPIC_PARTITIONS,
-        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      })),
-      logger,
-    );
-  }
+  await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ], logger);
   const sink = createInfluxSink(influxConfigFromEnv(config));
   if (config.INFLUX_CREATE_DATABASE) await sink.ensureDatabase?.();
   const producer = new ReliableProducer(kafka, logger);

@@ -2,7 +2,7 @@ import {
   counter,
   createKafka,
   deadLetterFor,
-  ensureTopics,
+  ensureConfiguredTopics,
   type InMessage,
   type OutMessage,
   ReliableProducer,
@@ -21,17 +21,12 @@ import { parseRaw, zoneResolver } from './parse-raw.js';
 export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<RunningService> {
   const { config, logger, metrics, readiness } = ctx;
   const kafka = createKafka(config, logger);
-  if (config.KAFKA_CREATE_TOPICS) {
-    await ensureTopics(
-      kafka,
-      [config.KAFKA_TOPIC_RAW, config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ].map((topic) => ({
-        topic,
-        partitions: config.KAFKA_TOPIC_PARTITIONS,
-        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      })),
-      logger,
-    );
-  }
+  await ensureConfiguredTopics(
+    kafka,
+    config,
+    [config.KAFKA_TOPIC_RAW, config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ],
+    logger,
+  );
 
   const producer = new ReliableProducer(kafka, logger);
   await producer.connect();
