@@ -16,11 +16,13 @@ LOCAL := .local
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
 
-node_modules/.installed: package.json package-lock.json $(wildcard packages/*/package.json services/*/package.json)
-	npm ci --no-audit --no-fund --loglevel=error
+# `npm install`, not `npm ci`: npm 11 (this machine's) refuses our lock file in `ci` mode because biome's
+# optional per-platform packages are recorded without versions; `install` honours the lock all the same.
+node_modules/.installed: package.json package-lock.json $(wildcard packages/*/package.json services/*/package.json bench/package.json)
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: node_modules/.installed ## install npm dependencies (npm ci)
+install: node_modules/.installed ## install npm dependencies
 
 build: install ## compile every package and service (tsc -b)
 	npx tsc -b
