@@ -1,38 +1,54 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { ConfigError } from '@gridstream/config';
 import { createLogger, EXIT_CONFIG } from '@gridstream/runtime';
+import { runModbusCommand } from './modbus-command.js';
 import { createTopics, showLag } from './topics-command.js';
 
 const USAGE = `gridstream <command>
 
   topics create                 create telemetry.raw/parsed/dlq (KAFKA_TOPIC_* / KAFKA_TOPIC_PARTITIONS / KAFKA_REPLICATION_FACTOR)
   topics lag <group> [topic…]   consumer lag per partition
+  modbus probe --host H --unit U --address A --count N [--profile file.yaml]
+                                raw registers and every decoding side by side
 
 Configuration comes from the environment (see docs/configuration.md).`;
 
-async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' } },
-  });
+type Io = { write(s: string): void };
+type CommandGroup = (argv: string[], out: Io) => Promise<number>;
+
+async function topics(argv: string[], out: Io): Promise<number> {
+  const [sub, ...rest] = argv;
   const logger = createLogger({ service: 'cli', level: 'warn' });
-  const [command, sub, ...rest] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(`${USAGE}\n`);
-    return command ? 0 : 2;
-  }
-  if (command === 'topics' && sub === 'create') {
-    process.stdout.write(`${await createTopics(process.env, logger)}\n`);
+  if (sub === 'create') {
+    out.write(`${await createTopics(process.env, logger)}\n`);
     return 0;
   }
-  if (command === 'topics' && sub === 'lag' && rest[0]) {
-    process.stdout.write(`${await showLag(process.env, logger, rest[0], rest.slice(1))}\n`);
+  if (sub === 'lag' && rest[0]) {
+    out.write(`${await showLag(process.env, logger, rest[0], rest.slice(1))}\n`);
     return 0;
   }
-  process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
+  out.write(`${USAGE}\n`);
   return 2;
+}
+
+/** Each group parses its own arguments: their flags differ, and one parser for all would reject them. */
+const GROUPS: Record<string, CommandGroup> = {
+  topics,
+  modbus: runModbusCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [group, ...rest] = argv;
+  if (group === undefined || group === '--help' || group === '-h' || group === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return group === undefined ? 2 : 0;
+  }
+  const run = GROUPS[group];
+  if (!run) {
+    process.stderr.write(`unknown command: ${group}\n\n${USAGE}\n`);
+    return 2;
+  }
+  return run(rest, process.stdout);
 }
 
 try {
