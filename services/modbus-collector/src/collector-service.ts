@@ -1,0 +1,202 @@
+import { createKafka, ensureTopics, ReliableProducer } from '@gridstream/kafka';
+import { type DeviceProfile, loadProfile } from '@gridstream/modbus';
+import type { Logger, RunningService, ServiceContext } from '@gridstream/runtime';
+import {
+  CollectorConfigError,
+  type ConnectionConfig,
+  type DeviceConfig,
+  loadCollectorConfig,
+} from './collector-config.js';
+import { collectorMetrics } from './collector-metrics.js';
+import type { ModbusCollectorConfig } from './config.js';
+import { DevicePoller } from './device-poller.js';
+import { ModbusConnection } from './modbus-connection.js';
+import { SampleOutbox } from './sample-outbox.js';
+
+/** Cool-down of a device's breaker on a shared line, in poll intervals (see BreakerSchema). */
+const SHARED_LINE_COOLDOWN_INTERVALS = 5;
+
+export interface ResolvedDevice {
+  name: string;
+  connection: ConnectionConfig;
+  profile: DeviceProfile;
+  config: DeviceConfig;
+  breaker: { failureThreshold: number; coolDownMs: number };
+}
+
+/** Loads every profile and applies the installation's overrides; names every problem at once. */
+export async function resolveDevices(
+  connections: ConnectionConfig[],
+  defaultSite: string | undefined,
+  logger: Logger,
+): Promise<ResolvedDevice[]> {
+  const devices: ResolvedDevice[] = [];
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const connection of connections) {
+    for (const device of connection.devices) {
+      let base: DeviceProfile;
+      try {
+        base = (await loadProfile(device.profile)).profile;
+      } catch (error) {
+        problems.push((error as Error).message);
+        continue;
+      }
+      const profile: DeviceProfile = {
+        ...base,
+        unitId: device.unitId ?? base.unitId,
+        site: device.site ?? defaultSite ?? base.site,
+        pollIntervalMs: device.pollIntervalMs ?? base.pollIntervalMs,
+        timeoutMs: device.timeoutMs ?? base.timeoutMs,
+        retries: device.retries ?? base.retries,
+      };
+      const name = device.name ?? `${base.name}-${profile.unitId}`;
+      if (names.has(name))
+        problems.push(`device name ${name} is used twice: set a distinct name for each device`);
+      names.add(name);
+      if (profile.timeoutMs >= profile.pollIntervalMs) {
+        problems.push(
+          `${name}: timeoutMs ${profile.timeoutMs} must be below pollIntervalMs ${profile.pollIntervalMs}: a silent device would hold every cycle past its slot`,
+        );
+      }
+      const worst = profile.timeoutMs * (profile.retries + 1);
+      if (worst >= profile.pollIntervalMs) {
+        // Judged after this installation's overrides, which is what actually runs.
+        logger.warn(
+          {
+            device: name,
+            timeoutMs: profile.timeoutMs,
+            retries: profile.retries,
+            pollIntervalMs: profile.pollIntervalMs,
+          },
+          'timeout × attempts is not below the poll interval: while the device is silent its polls overrun and skip slots (until the breaker opens)',
+        );
+      }
+      const shared = connection.devices.length > 1;
+      devices.push({
+        name,
+        connection,
+        profile,
+        config: device,
+        breaker: {
+          failureThreshold: device.breaker?.failureThreshold ?? 3,
+          coolDownMs:
+            device.breaker?.coolDownMs ??
+            (shared ? SHARED_LINE_COOLDOWN_INTERVALS * profile.pollIntervalMs : profile.pollIntervalMs),
+        },
+      });
+    }
+  }
+  if (problems.length > 0) throw new CollectorConfigError(problems.join('\n'));
+  return devices;
+}
+
+/**
+ * Modbus devices → samples.v1 on telemetry.raw. Each device polls on its own aligned schedule; devices
+ * on one connection take turns on the line. Answered polls go to a bounded in-memory outbox that one
+ * ReliableProducer drains in order, so a Kafka outage never stops or delays polling (SampleOutbox says
+ * why, and what is dropped when the outage outlasts the outbox).
+ */
+export async function startModbusCollector(
+  ctx: ServiceContext<ModbusCollectorConfig>,
+): Promise<RunningService> {
+  const { config, logger, metrics, readiness } = ctx;
+  const collector = loadCollectorConfig(config.MODBUS_CONFIG);
+  const devices = await resolveDevices(collector.connections, collector.site, logger);
+
+  const kafka = createKafka(config, logger);
+  if (config.KAFKA_CREATE_TOPICS) {
+    await ensureTopics(
+      kafka,
+      [
+        {
+          topic: config.KAFKA_TOPIC_RAW,
+          partitions: config.KAFKA_TOPIC_PARTITIONS,
+          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+        },
+      ],
+      logger,
+    );
+  }
+  const producer = new ReliableProducer(kafka, logger);
+  await producer.connect();
+
+  const m = collectorMetrics(metrics);
+  const outbox = new SampleOutbox({
+    capacity: config.MODBUS_OUTBOX_CAPACITY,
+    maxBatch: config.MODBUS_PRODUCE_BATCH,
+    send: (messages) => producer.send(config.KAFKA_TOPIC_RAW, messages),
+    logger,
+    onSent: (count) => {
+      m.messagesProduced.inc(count);
+      m.outboxSize.set(outbox.size);
+    },
+    onDropped: (count) => m.outboxDropped.inc(count),
+  });
+
+  const connections = new Map<ConnectionConfig, ModbusConnection>();
+  const pollers = devices.map((device) => {
+    let connection = connections.get(device.connection);
+    if (!connection) {
+      connection = new ModbusConnection(device.connection, logger);
+      connections.set(device.connection, connection);
+    }
+    connection.users++;
+    return new DevicePoller({
+      name: device.name,
+      profile: device.profile,
+      connection,
+      breaker: device.breaker,
+      phaseMs: device.config.phaseMs,
+      metrics: m,
+      logger,
+      emit: (message) => {
+        outbox.push(message);
+        m.outboxSize.set(outbox.size);
+      },
+    });
+  });
+
+  readiness.add('producer', () => ({
+    ok: producer.isConnected,
+    detail: producer.isConnected ? `connected; ${outbox.size} queued` : `disconnected; ${outbox.size} queued`,
+  }));
+  // A silent device does not make the collector unready (restarting it would not revive the device);
+  // its state is reported here for operators and alerts come from the breaker/last-success metrics.
+  for (const poller of pollers) {
+    readiness.add(`device:${poller.name}`, () => {
+      const s = poller.state();
+      const parts = [`breaker ${s.breaker}`, `${s.consecutiveFailures} consecutive failures`];
+      if (s.lastSuccess) parts.push(`last ok ${s.lastSuccess}`);
+      if (s.lastError) parts.push(`last error: ${s.lastError}`);
+      return { ok: true, detail: parts.join('; ') };
+    });
+  }
+
+  const abort = new AbortController();
+  for (const poller of pollers) poller.start(abort.signal);
+  logger.info(
+    {
+      devices: devices.map((d) => ({
+        name: d.name,
+        source: `${connections.get(d.connection)?.url}/unit/${d.profile.unitId}`,
+        intervalMs: d.profile.pollIntervalMs,
+        reads: pollers.find((p) => p.name === d.name)?.reads.length,
+        points: d.profile.points.length,
+      })),
+    },
+    'polling',
+  );
+
+  return {
+    async stop() {
+      abort.abort(); // stop intake: no new polls; the ones in flight finish
+      await Promise.all(pollers.map((p) => p.stopped()));
+      await Promise.all([...connections.values()].map((c) => c.close()));
+      const left = await outbox.flush(Date.now() + Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2));
+      if (left > 0)
+        logger.warn({ lost: left }, 'Kafka did not take every queued message before the deadline');
+      await producer.disconnect();
+    },
+  };
+}
