@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bridgeConfigSchema } from '../services/bridge/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
+import { modbusCollectorConfigSchema } from '../services/modbus-collector/src/config.js';
 import { parserConfigSchema } from '../services/parser/src/config.js';
 import { simulatorConfigSchema } from '../services/simulator/src/config.js';
 
@@ -13,6 +14,7 @@ const schemas = {
   parser: parserConfigSchema,
   'influx-writer': writerConfigSchema,
   simulator: simulatorConfigSchema,
+  'modbus-collector': modbusCollectorConfigSchema,
 };
 
 describe('docs/configuration.md', () => {

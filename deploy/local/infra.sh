@@ -6,8 +6,15 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 
 SERVICES=(kafka rabbitmq influxdb)
-# The tests also need an InfluxDB with the 2.x write API (built from Go modules): `infra.sh up test`.
-[[ ${2:-} == test ]] && SERVICES+=(influxdb2compat)
+# The tests also need an InfluxDB with the 2.x write API (built from Go modules) and the moto server
+# (S3/Glue/Athena emulator, with pyarrow as the independent Parquet reader), and the protocol peers
+# (pymodbus, socat): `infra.sh up test`.
+# Protocol peers are installed only: each test starts its own.
+PEERS=()
+if [[ ${2:-} == test ]]; then
+  SERVICES+=(influxdb2compat moto)
+  PEERS+=(pymodbus asyncua)
+fi
 
 status_all() {
   local s rc=0
@@ -19,13 +26,13 @@ case "${1:-}" in
   up)
     # Install and start everything first, then wait: the three boot in parallel
     # (Kafka's JVM dominates), instead of one after the other.
-    for s in "${SERVICES[@]}"; do "$HERE/$s.sh" install; done
+    for s in "${SERVICES[@]}" "${PEERS[@]}"; do "$HERE/$s.sh" install; done
     for s in "${SERVICES[@]}"; do "$HERE/$s.sh" start; done
     for s in "${SERVICES[@]}"; do "$HERE/$s.sh" wait; done
     status_all
     ;;
   down)
-    for s in kafka rabbitmq influxdb influxdb2compat; do "$HERE/$s.sh" stop; done
+    for s in kafka rabbitmq influxdb influxdb2compat moto; do "$HERE/$s.sh" stop; done
     ;;
   status) status_all ;;
   *) die "usage: $0 up|down|status" ;;
