@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { ConfigError } from '@gridstream/config';
 import { createLogger, EXIT_CONFIG } from '@gridstream/runtime';
+import { runArchiveCommand } from './archive-command.js';
+import { runExportCommand } from './export-command.js';
+import { runGlueCommand } from './glue-command.js';
+import { runInfluxCommand } from './influx-command.js';
 import { runModbusCommand } from './modbus-command.js';
+import { runOpcuaCommand } from './opcua-command.js';
+import { runQueryCommand } from './query-command.js';
 import { createTopics, showLag } from './topics-command.js';
 
 const USAGE = `gridstream <command>
@@ -10,6 +16,19 @@ const USAGE = `gridstream <command>
   topics lag <group> [topic…]   consumer lag per partition
   modbus probe --host H --unit U --address A --count N [--profile file.yaml]
                                 raw registers and every decoding side by side
+  opcua browse <endpoint> [--depth N] [--security …]
+                                the server's address space as a tree
+  opcua cert                    the collector's application certificate: thumbprint and path
+  glue create-table [--check]   the archive's Glue table (partition projection: no crawler needed)
+  glue crawler [--timeout s]    create and run a Glue crawler over the archive (the original workflow)
+  query "<SQL>" | --file f.sql [--engine athena|duckdb] [--out f.csv] [--from d --to d --dir path]
+                                SQL over the archive: Athena, or the same SQL offline on DuckDB
+  export --from <date|ISO> --to <…> [--format archive|csv] [--measurement m]… [--out dir] [--tz zone]
+                                backfill the archive (or daily CSV files) from InfluxDB
+  archive verify [--from d] [--to d] [--dir path] [--group g] [--no-kafka]
+                                gaps and duplicates between the archive and the consumed offsets
+  influx retention --days N [--yes]
+                                keep N days hot in InfluxDB
 
 Configuration comes from the environment (see docs/configuration.md).`;
 
@@ -35,6 +54,12 @@ async function topics(argv: string[], out: Io): Promise<number> {
 const GROUPS: Record<string, CommandGroup> = {
   topics,
   modbus: runModbusCommand,
+  opcua: runOpcuaCommand,
+  glue: runGlueCommand,
+  query: runQueryCommand,
+  export: runExportCommand,
+  archive: runArchiveCommand,
+  influx: runInfluxCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 import { amqpEnvShape } from '@gridstream/amqp';
-import { envInt } from '@gridstream/config';
+import { envBoolean, envInt } from '@gridstream/config';
 import { runtimeEnvShape } from '@gridstream/runtime';
 import { z } from 'zod';
 import { REFERENCE_SITE_SHAPE } from './microgrid-generator.js';
@@ -46,6 +46,15 @@ export const simulatorConfigSchema = z
     SIM_TRANSFORMERS: deviceCount(REFERENCE_SITE_SHAPE.transformers),
     SIM_PVS: deviceCount(REFERENCE_SITE_SHAPE.pvs),
     SIM_EV_CHARGERS: deviceCount(REFERENCE_SITE_SHAPE.evChargers),
+    /** Publish microgrid gateway messages to RabbitMQ (the default simulator). */
+    SIM_AMQP: envBoolean(true),
+    /** Serve the ESS (or SIM_MODBUS_PROFILE's) registers as a Modbus TCP server on this port; unset: off. */
+    SIM_MODBUS_PORT: envInt(undefined, { min: 1, max: 65_535 }).optional(),
+    SIM_MODBUS_HOST: z.string().default('127.0.0.1'),
+    SIM_MODBUS_PROFILE: z.string().default('sample/profiles/ess-sionyu.yaml'),
+    /** Serve a microgrid OPC UA address space on this port; unset: off. */
+    SIM_OPCUA_PORT: envInt(undefined, { min: 1, max: 65_535 }).optional(),
+    SIM_OPCUA_HOST: z.string().default('127.0.0.1'),
   })
   .superRefine((cfg, ctx) => {
     if (!isValidTimeZone(cfg.SIM_TIMEZONE)) {

@@ -1,0 +1,81 @@
+import {
+  archiveSourceFromEnv,
+  type DtRange,
+  fetchArchiverOffsets,
+  formatVerifyReport,
+  type KafkaPartitionOffsets,
+  parseTimeArgument,
+  toolsEnvSchema,
+  utcDate,
+  verifyArchive,
+} from '@gridstream/archive-tools';
+import { loadConfig } from '@gridstream/config';
+import { createKafka, kafkaEnvShape } from '@gridstream/kafka';
+import { createLogger } from '@gridstream/runtime';
+import { z } from 'zod';
+import {
+  type CommandIo,
+  EXIT_USAGE,
+  type Out,
+  parseCommandArgs,
+  runCommand,
+  UsageError,
+  wantsHelp,
+} from './archive-cli-io.js';
+
+const USAGE = `gridstream archive verify [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--dir archive-folder]
+                          [--group archiver-group] [--no-kafka]
+
+  Reconciles the archive with Kafka, per partition of KAFKA_TOPIC_PARSED: the kafka_offset values in
+  the archive files must be contiguous from the topic's earliest offset to the archiver group's
+  committed offset − 1 (open ends only; a --from/--to window is checked within itself). Reports, per dt
+  partition, gaps (offsets missing), duplicates (an offset in more than one file) and exported rows
+  that repeat archiver rows. Exit code 1 when there is any.
+  --group      the archiver's consumer group (default ARCHIVER_GROUP_ID or gridstream-archiver)
+  --no-kafka   check the archive on its own (inner gaps and duplicates only)`;
+
+const verifyEnv = z.object({
+  ...kafkaEnvShape,
+  ARCHIVER_GROUP_ID: z.string().min(1).default('gridstream-archiver'),
+});
+
+/** `gridstream archive …`; `argv` starts after `archive`. Returns the exit code; never throws. */
+export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo = {}): Promise<number> {
+  const err = io.err ?? process.stderr;
+  const [sub, ...rest] = argv;
+  if (sub === undefined || wantsHelp(argv)) {
+    out.write(`${USAGE}\n`);
+    return sub === undefined ? EXIT_USAGE : 0;
+  }
+  return runCommand(`archive ${sub}`, USAGE, out, err, async () => {
+    if (sub !== 'verify') throw new UsageError(`unknown command "${sub}"`);
+    const { values, positionals } = parseCommandArgs(rest, {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      dir: { type: 'string' },
+      group: { type: 'string' },
+      'no-kafka': { type: 'boolean' },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const range: DtRange = {};
+    if (values.from !== undefined) range.from = utcDate(parseTimeArgument(values.from, '--from'));
+    if (values.to !== undefined) range.to = utcDate(parseTimeArgument(values.to, '--to'));
+    const env = io.env ?? process.env;
+    const tools = loadConfig(toolsEnvSchema, env);
+    const kafkaCfg = loadConfig(verifyEnv, env);
+    let kafka: KafkaPartitionOffsets[] | undefined;
+    if (!values['no-kafka']) {
+      const client = createKafka(kafkaCfg, createLogger({ service: 'cli', level: 'warn' }));
+      kafka = await fetchArchiverOffsets(
+        client,
+        values.group ?? kafkaCfg.ARCHIVER_GROUP_ID,
+        kafkaCfg.KAFKA_TOPIC_PARSED,
+      );
+    }
+    const source = archiveSourceFromEnv(tools, values.dir);
+    err.write(`verifying ${source.description}\n`);
+    const report = await verifyArchive({ source, topic: kafkaCfg.KAFKA_TOPIC_PARSED, range, kafka });
+    out.write(`${formatVerifyReport(report)}\n`);
+    return report.ok ? 0 : 1;
+  });
+}

@@ -1,0 +1,48 @@
+import type { RunningService, ServiceContext } from '@gridstream/runtime';
+import type { SimulatorConfig } from './config.js';
+import { startModbusSimulator } from './modbus-server.js';
+import { startOpcuaSimulator } from './opcua-server.js';
+import { type SimulatorOptions, startSimulator } from './simulator-service.js';
+
+/**
+ * Every simulator the configuration asks for, in one process: the microgrid gateway (AMQP), the ESS
+ * Modbus TCP server and the microgrid OPC UA server. `make simulation` and `make demo` turn all three on,
+ * so the demo shows data from each kind of source.
+ */
+export async function startSimulators(
+  ctx: ServiceContext<SimulatorConfig>,
+  options: SimulatorOptions = {},
+): Promise<RunningService> {
+  const { config, logger } = ctx;
+  const running: RunningService[] = [];
+  try {
+    if (config.SIM_MODBUS_PORT !== undefined) {
+      const modbus = await startModbusSimulator({
+        port: config.SIM_MODBUS_PORT,
+        host: config.SIM_MODBUS_HOST,
+        profile: config.SIM_MODBUS_PROFILE,
+        seed: config.SIM_SEED,
+      });
+      logger.info({ host: modbus.host, port: modbus.port, unitId: modbus.unitId }, 'Modbus TCP simulator serving');
+      running.push({ stop: () => modbus.stop() });
+    }
+    if (config.SIM_OPCUA_PORT !== undefined) {
+      const opcua = await startOpcuaSimulator({
+        port: config.SIM_OPCUA_PORT,
+        host: config.SIM_OPCUA_HOST,
+        seed: config.SIM_SEED,
+      });
+      logger.info({ endpoint: opcua.endpointUrl, points: opcua.points.length }, 'OPC UA simulator serving');
+      running.push({ stop: () => opcua.stop() });
+    }
+    if (config.SIM_AMQP) running.push(await startSimulator(ctx, options));
+  } catch (error) {
+    for (const r of running.reverse()) await r.stop().catch(() => undefined);
+    throw error;
+  }
+  return {
+    async stop() {
+      for (const r of running.reverse()) await r.stop();
+    },
+  };
+}
