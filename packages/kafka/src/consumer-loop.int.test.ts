@@ -152,6 +152,105 @@ describe('runConsumer', () => {
   });
 });
 
+describe('runConsumer with a buffering handler (commitOffset, commit(), onAssignment, beforeLeave)', () => {
+  it('commits only what the handler says is durable; commit() and beforeLeave move it on; a restart resumes there', async () => {
+    const groupId = uniqueName('group');
+    const buffered = new Map<number, InMessage[]>();
+    const assignments: number[][] = [];
+    let handleRef: Awaited<ReturnType<typeof runConsumer>> | undefined;
+    const consumer = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      logger,
+      maxMessagesPerCall: 50,
+      onAssignment: (assigned) => assignments.push(assigned.flatMap((a) => a.partitions).sort()),
+      // Accepts every slice into a buffer and reports nothing durable: nothing may be committed.
+      handle: async (messages, ctx) => {
+        buffered.set(ctx.partition, [...(buffered.get(ctx.partition) ?? []), ...messages]);
+        return { commitOffset: null };
+      },
+      beforeLeave: async () => {
+        // "Flush": everything buffered is now durable; commit it while the partitions are still ours.
+        await handleRef!.commit(
+          [...buffered].map(([partition, ms]) => ({
+            topic,
+            partition,
+            offset: (BigInt(ms[ms.length - 1]!.offset) + 1n).toString(),
+          })),
+        );
+      },
+    });
+    handleRef = consumer;
+    const total = () => [...buffered.values()].reduce((n, ms) => n + ms.length, 0);
+    await waitFor(total, (n) => n >= 300, { what: '300 buffered' });
+    expect(assignments).toEqual([[0, 1, 2]]);
+    await new Promise((r) => setTimeout(r, 500));
+    let lag = await consumerLag(kafka, groupId, [topic]);
+    expect(lag.map((p) => p.committed)).toEqual(['-1', '-1', '-1']);
+
+    // Out-of-band commit: 10 messages per partition "uploaded"; a partition we do not own is left out.
+    const firstTen = [...buffered].map(([partition, ms]) => ({ topic, partition, offset: ms[10]!.offset }));
+    await consumer.commit([...firstTen, { topic, partition: 7, offset: '5' }]);
+    lag = await consumerLag(kafka, groupId, [topic]);
+    expect(lag.map((p) => p.committed)).toEqual(
+      [0, 1, 2].map((p) => firstTen.find((o) => o.partition === p)!.offset),
+    );
+
+    // stop(): intake stops, then beforeLeave commits the rest while the partitions are still ours.
+    await consumer.stop();
+    lag = await consumerLag(kafka, groupId, [topic]);
+    expect(lag.every((p) => p.lag === 0)).toBe(true);
+    expect(new Set(ids([...buffered.values()].flat())).size).toBe(300);
+  });
+
+  it('a restarted member resumes at the last commit(), not past the buffered slices', async () => {
+    const groupId = uniqueName('group');
+    const seen: InMessage[] = [];
+    const first = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      logger,
+      handle: async (messages) => {
+        seen.push(...messages);
+        // Durable up to the first message of the slice only.
+        return { commitOffset: messages[0]!.offset };
+      },
+    });
+    await waitFor(
+      () => seen.length,
+      (n) => n >= 300,
+      { what: 'first pass' },
+    );
+    await first.stop();
+    const lag = await consumerLag(kafka, groupId, [topic]);
+    const again: InMessage[] = [];
+    const second = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      logger,
+      handle: async (messages) => {
+        again.push(...messages);
+      },
+    });
+    const expected = lag.reduce((n, p) => n + p.lag, 0);
+    expect(expected).toBeGreaterThan(0);
+    await waitFor(
+      () => again.length,
+      (n) => n >= expected,
+      { what: 'redelivery from the commit' },
+    );
+    await second.stop();
+    expect(again).toHaveLength(expected);
+    for (const p of lag) {
+      const mine = again.filter((m) => m.partition === p.partition);
+      if (mine.length > 0) expect(mine[0]!.offset).toBe(p.committed);
+    }
+  });
+});
+
 describe('ReliableProducer', () => {
   it('produces far more than one record batch worth in one call without MESSAGE_TOO_LARGE', async () => {
     const messages = Array.from({ length: 4_000 }, (_, i) => ({

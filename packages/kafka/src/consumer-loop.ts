@@ -13,11 +13,38 @@ export interface BatchContext {
 }
 
 /**
+ * What a handler that buffers may return instead of nothing. Returning nothing means "the slice is done":
+ * the loop commits past it (every service but the archiver).
+ */
+export interface BatchOutcome {
+  /**
+   * The offset to commit for this partition (the next one to read), at most one past the slice; `null`
+   * commits nothing now. A handler that accepts messages into a buffer (the archiver's open Parquet files)
+   * keeps them uncommitted this way until its output is durable, so a crash redelivers them.
+   */
+  commitOffset: string | null;
+}
+
+/**
  * Processes a batch completely — every output produced and acknowledged — or throws. Throwing means
  * "not done": the batch is retried (never skipped, never committed), so a handler must only throw for
  * failures that may pass (a downstream outage). Bad input is the handler's to dead-letter, not to throw.
+ * A handler that buffers returns a {@link BatchOutcome} saying how far the work is durable.
  */
-export type BatchHandler = (messages: InMessage[], ctx: BatchContext) => Promise<void>;
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers returning Promise<void> must stay assignable
+export type BatchHandler = (messages: InMessage[], ctx: BatchContext) => Promise<void | BatchOutcome>;
+
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  /** The next offset to read, as a decimal string. */
+  offset: string;
+}
 
 export interface ConsumerOptions {
   kafka: Kafka;
@@ -35,6 +62,19 @@ export interface ConsumerOptions {
   stuckAfterMs?: number;
   retryBaseMs?: number;
   retryCapMs?: number;
+  /**
+   * Called (synchronously) after every group join with the partitions this member now owns. Only a handler
+   * that buffers uncommitted messages needs it: after a rebalance kafkajs fetches again from the last
+   * COMMITTED offset, so buffered messages come again, and a partition that moved to another member must
+   * be forgotten here or its buffer would be written twice.
+   */
+  onAssignment?: (assigned: TopicPartitions[]) => void;
+  /**
+   * Runs in stop() once intake has stopped and the handlers in flight have returned, while this member
+   * still owns its partitions so that {@link ConsumerHandle.commit} still reaches the group: the place for
+   * a buffering service to flush and commit what it holds before leaving.
+   */
+  beforeLeave?: () => Promise<void>;
 }
 
 export interface ConsumerHandle {
@@ -42,6 +82,12 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
   /** Readiness: not ok when the consumer crashed or a partition has been failing for too long. */
   check(): CheckResult;
+  /**
+   * Commits offsets outside a handler call, for work a service makes durable on its own schedule (the
+   * archiver uploads files on a timer). Partitions this member does not own (any more) are left out:
+   * their new owner decides. A no-op once stop() has gone past `beforeLeave`.
+   */
+  commit(offsets: OffsetToCommit[]): Promise<void>;
 }
 
 /**
@@ -74,6 +120,11 @@ export async function runConsumer(options: ConsumerOptions): Promise<ConsumerHan
   const stuckAfterMs = options.stuckAfterMs ?? 60_000;
   const maxPerCall = options.maxMessagesPerCall ?? 1_000;
   let crashed: string | undefined;
+  /** `topic:partition` of the partitions assigned at the last group join. */
+  let owned = new Set<string>();
+  /** eachBatch calls in progress; stop() waits for them before `beforeLeave`. */
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
 
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -87,11 +138,30 @@ export async function runConsumer(options: ConsumerOptions): Promise<ConsumerHan
     log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     if (!payload.restart) crashed = payload.error.message;
   });
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
     crashed = undefined;
+    const assignment = (event.payload as { memberAssignment: Record<string, number[]> }).memberAssignment;
+    const assigned = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
+    owned = new Set(assigned.flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}:${p}`)));
+    if (options.onAssignment) {
+      try {
+        options.onAssignment(assigned);
+      } catch (error) {
+        log.error({ err: error }, 'onAssignment failed');
+      }
+    }
   });
 
   const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+    inFlight++;
+    try {
+      await handleBatch(payload);
+    } finally {
+      if (--inFlight === 0) drained?.();
+    }
+  };
+
+  const handleBatch = async (payload: EachBatchPayload): Promise<void> => {
     const { batch, heartbeat, isRunning, isStale, pause } = payload;
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
@@ -101,13 +171,14 @@ export async function runConsumer(options: ConsumerOptions): Promise<ConsumerHan
       const messages = slice.map((m) => toInMessage(topic, partition, m));
       let attempt = 0;
       let resume: (() => void) | undefined;
+      let outcome: BatchOutcome | undefined;
       for (;;) {
         // A revoked partition (rebalance) or a stopping service: leave the slice uncommitted, whoever
         // owns the partition next starts from the last commit and sees it again.
         if (!isRunning() || isStale() || stopController.signal.aborted) return;
         const timer = handleSeconds.startTimer({ group: groupId });
         try {
-          await options.handle(messages, ctx);
+          outcome = (await options.handle(messages, ctx)) ?? undefined;
           timer();
           failingSince.delete(key);
           resume?.();
@@ -125,8 +196,10 @@ export async function runConsumer(options: ConsumerOptions): Promise<ConsumerHan
         }
       }
       const last = slice[slice.length - 1]!.offset;
-      const next = (BigInt(last) + 1n).toString();
-      if (stopController.signal.aborted) {
+      const next = commitOffsetFor(outcome, last);
+      if (next === null) {
+        // The handler buffered the slice: nothing to commit yet, but fetching goes on past it.
+      } else if (stopController.signal.aborted) {
         // consumer.commitOffsets() silently does nothing once consumer.stop() has begun (kafkajs checks
         // `running`), so a slice finished during shutdown — the writer's linger flush — would stay
         // uncommitted and be processed again after every restart. The group is left only after this
@@ -155,9 +228,43 @@ export async function runConsumer(options: ConsumerOptions): Promise<ConsumerHan
   });
   log.info({ topics }, 'consuming');
 
+  /** The offset to commit after a slice ending at `last`: past it, or what a buffering handler said. */
+  function commitOffsetFor(outcome: BatchOutcome | undefined, last: string): string | null {
+    const past = BigInt(last) + 1n;
+    if (outcome === undefined) return past.toString();
+    if (outcome.commitOffset === null) return null;
+    // Committing beyond what was handed over would skip messages nobody processed.
+    if (BigInt(outcome.commitOffset) > past) {
+      log.error(
+        { commitOffset: outcome.commitOffset, last },
+        'handler asked to commit past its slice; clamped',
+      );
+      return past.toString();
+    }
+    return outcome.commitOffset;
+  }
+
+  let leaving = false;
+
   return {
     async stop() {
       stopController.abort();
+      if (options.beforeLeave) {
+        // Stop fetching, let the handlers in hand return (an aborted loop returns at its next check), then
+        // let the service flush and commit while the partitions are still ours.
+        try {
+          consumer.pause(topics.map((topic) => ({ topic })));
+        } catch (error) {
+          log.warn({ err: error }, 'pause at stop failed');
+        }
+        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+        try {
+          await options.beforeLeave();
+        } catch (error) {
+          log.error({ err: error }, 'beforeLeave failed; what it held is redelivered after the restart');
+        }
+      }
+      leaving = true;
       await consumer.stop();
       await consumer.disconnect();
       log.info('consumer stopped');
@@ -170,6 +277,11 @@ export async function runConsumer(options: ConsumerOptions): Promise<ConsumerHan
           return { ok: false, detail: `${key} failing for ${Math.round((now - since) / 1000)} s` };
       }
       return { ok: true };
+    },
+    async commit(offsets) {
+      if (leaving) return;
+      const mine = offsets.filter((o) => owned.has(`${o.topic}:${o.partition}`));
+      if (mine.length > 0) await consumer.commitOffsets(mine);
     },
   };
 }

@@ -2,9 +2,12 @@ export { createKafka, type Kafka } from './client.js';
 export {
   type BatchContext,
   type BatchHandler,
+  type BatchOutcome,
   type ConsumerHandle,
   type ConsumerOptions,
+  type OffsetToCommit,
   runConsumer,
+  type TopicPartitions,
 } from './consumer-loop.js';
 export {
   DEFAULT_DLQ_PAYLOAD_BYTES,

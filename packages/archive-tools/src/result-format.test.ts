@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { formatTable, toCsv } from './result-format.js';
+
+describe('result formatting', () => {
+  it('prints an aligned table, numbers right-aligned, NULL visible', () => {
+    const text = formatTable(
+      ['site', 'kwh'],
+      [
+        ['alpha', '12.5'],
+        ['beta', null],
+        ['감마', '3'],
+      ],
+    );
+    expect(text.split('\n')).toEqual([
+      '+-------+------+',
+      '| site  |  kwh |',
+      '+-------+------+',
+      '| alpha | 12.5 |',
+      '| beta  | NULL |',
+      '| 감마  |    3 |',
+      '+-------+------+',
+      '(3 rows)',
+    ]);
+  });
+
+  it('escapes control characters instead of sending them to the terminal', () => {
+    expect(formatTable(['a'], [['x\u001b[2Jy']])).toContain('x\\x1b[2Jy');
+  });
+
+  it('writes RFC 4180 CSV with NULL as an empty field', () => {
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          ['1', null],
+          ['x,y', 'say "hi"'],
+        ],
+      ),
+    ).toBe('a,b\n1,\n"x,y","say ""hi"""\n');
+  });
+});

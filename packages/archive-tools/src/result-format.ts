@@ -1,0 +1,71 @@
+/**
+ * Query results as text: an aligned table for the terminal, CSV for files. Both engines go through the
+ * same functions, so `gridstream query` looks the same on Athena and DuckDB.
+ */
+
+export const NULL_TEXT = 'NULL';
+
+/** Width of a string in terminal cells, close enough for Latin, CJK (2 cells) and combining marks (0). */
+function cellWidth(s: string): number {
+  let w = 0;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200b) continue;
+    w +=
+      (cp >= 0x1100 && cp <= 0x115f) ||
+      (cp >= 0x2e80 && cp <= 0xa4cf) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) ||
+      (cp >= 0xf900 && cp <= 0xfaff) ||
+      (cp >= 0xff00 && cp <= 0xff60) ||
+      (cp >= 0x1f300 && cp <= 0x1faff)
+        ? 2
+        : 1;
+  }
+  return w;
+}
+
+/** Control characters would break the layout (and could drive the terminal); show them escaped. */
+function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what gets escaped
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+const NUMERIC = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$|^-?(Infinity|NaN)$/;
+
+export function formatTable(
+  columns: readonly string[],
+  rows: readonly (readonly (string | null)[])[],
+): string {
+  const header = columns.map(printable);
+  const body = rows.map((r) =>
+    columns.map((_, i) => (r[i] === null || r[i] === undefined ? NULL_TEXT : printable(r[i]!))),
+  );
+  const widths = header.map((h, i) => Math.max(cellWidth(h), ...body.map((r) => cellWidth(r[i]!))));
+  // Numbers align right when the whole column is numeric (NULLs aside), as in psql and the Athena console.
+  const right = columns.map(
+    (_, i) => body.length > 0 && body.every((r) => r[i] === NULL_TEXT || NUMERIC.test(r[i]!)),
+  );
+  const pad = (s: string, i: number) => {
+    const fill = ' '.repeat(widths[i]! - cellWidth(s));
+    return right[i] ? fill + s : s + fill;
+  };
+  const line = (cells: string[]) => `| ${cells.map(pad).join(' | ')} |`;
+  const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  const out = [rule, line(header), rule, ...body.map(line), rule];
+  out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
+  return out.join('\n');
+}
+
+/** RFC 4180: quoted only when needed; NULL is an empty field. */
+export function csvField(value: string | null): string {
+  if (value === null) return '';
+  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+export function toCsv(columns: readonly string[], rows: readonly (readonly (string | null)[])[]): string {
+  const lines = [columns.map(csvField).join(',')];
+  for (const r of rows) lines.push(columns.map((_, i) => csvField(r[i] ?? null)).join(','));
+  return `${lines.join('\n')}\n`;
+}
