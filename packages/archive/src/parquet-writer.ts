@@ -19,7 +19,7 @@ import type { ArchiveRow } from './record-rows.js';
  * ("wall clock") timestamp, which readers such as pyarrow and Spark then treat as zone-less. The values
  * are whole milliseconds either way.
  */
-export const PARQUET_TS_TYPE = 'TIMESTAMPTZ';
+export const PARQUET_TS_TYPE = ARCHIVE_COLUMNS.find((c) => c.name === 'ts')!.duckdb;
 
 /**
  * How each archive column is produced from the staging table `s` and its per-file dictionaries `se`

@@ -16,9 +16,11 @@ export interface ArchiveColumn {
 export const ARCHIVE_TABLE = 'telemetry';
 
 export const ARCHIVE_COLUMNS: readonly ArchiveColumn[] = [
+  // TIMESTAMPTZ because DuckDB marks a Parquet timestamp UTC-adjusted (isAdjustedToUTC=true) only for it;
+  // it is stored in microseconds, holding whole milliseconds. Athena reads it as `timestamp`.
   {
     name: 'ts',
-    duckdb: 'TIMESTAMP_MS',
+    duckdb: 'TIMESTAMPTZ',
     glue: 'timestamp',
     nullable: false,
     description: 'source timestamp, UTC',
