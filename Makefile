@@ -10,7 +10,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
 LOCAL := .local
 
-.PHONY: help install build lint typecheck test test-unit test-int infra infra-test infra-down topic connector parser writer \
+.PHONY: help install build lint typecheck test test-unit test-int infra infra-test infra-down topic connector parser writer archiver \
         simulation demo demo-stop bench up down clean
 
 help: ## list the targets
@@ -48,12 +48,23 @@ parser: build ## build and run the parser (foreground)
 writer: build ## build and run the InfluxDB writer (foreground)
 	node services/influx-writer/dist/main.js
 
-simulation: build ## run the microgrid simulator (SIM_RATE messages/s, default 20)
-	node services/simulator/dist/main.js
+archiver: build ## build and run the Parquet archiver (foreground; .local/archive unless ARCHIVE_S3_BUCKET is set)
+	node services/archiver/dist/main.js
 
-# The demo's sites are in Korea, like the reference gateway: their wall-clock timestamps are KST.
-demo: infra build topic ## everything on its defaults: infra, topics, all services, simulator; live point count
-	PARSER_DEFAULT_TIMEZONE=$${PARSER_DEFAULT_TIMEZONE:-Asia/Seoul} deploy/local/services.sh start bridge parser influx-writer simulator
+# All three simulators: the microgrid gateway (AMQP), the ESS over Modbus TCP (:5020), the microgrid
+# controller over OPC UA (:4840).
+SIMULATORS := SIM_MODBUS_PORT=$${SIM_MODBUS_PORT:-5020} SIM_OPCUA_PORT=$${SIM_OPCUA_PORT:-4840}
+
+simulation: build ## run every simulator: gateway → RabbitMQ (SIM_RATE/s), ESS Modbus TCP :5020, OPC UA :4840
+	$(SIMULATORS) node services/simulator/dist/main.js
+
+# The demo's gateway sites are in Korea, like the reference gateway: their wall-clock timestamps are KST.
+# The archive goes to .local/archive (no bucket configured); query it with `gridstream query`.
+demo: infra build topic ## everything on its defaults: infra, topics, all services and simulators; live counts
+	$(SIMULATORS) PARSER_DEFAULT_TIMEZONE=$${PARSER_DEFAULT_TIMEZONE:-Asia/Seoul} \
+	  MODBUS_CONFIG=$${MODBUS_CONFIG:-sample/modbus/collector-local.yaml} \
+	  OPCUA_CONFIG=$${OPCUA_CONFIG:-sample/opcua/collector-local.yaml} \
+	  deploy/local/services.sh start
 	deploy/local/demo-watch.sh
 
 demo-stop: ## stop the demo's services (infrastructure keeps running; make infra-down stops it)

@@ -15,7 +15,11 @@ gridstream demo is running.
                  --data-urlencode "q=SELECT last(soc) FROM battery GROUP BY site, device, rack"
   RabbitMQ     amqp://127.0.0.1:5672  exchange "microgrid", queue "gridstream.microgrid"
   Kafka        127.0.0.1:9092  topics telemetry.raw / telemetry.parsed / telemetry.dlq
-  Health       bridge :9101  parser :9102  influx-writer :9103   (/healthz/ready, /metrics)
+  Modbus       the ESS simulator on 127.0.0.1:5020 (gridstream modbus probe --host 127.0.0.1 --port 5020 --unit 1 --address 0 --count 10)
+  OPC UA       the microgrid simulator on opc.tcp://127.0.0.1:4840 (gridstream opcua browse opc.tcp://127.0.0.1:4840)
+  Archive      .local/archive (Parquet): gridstream query "SELECT equipment, count(*) FROM telemetry GROUP BY 1"
+  Health       bridge :9101  parser :9102  influx-writer :9103  modbus :9104  opcua :9105  archiver :9106
+               (/healthz/ready, /metrics)
   Logs         $GRIDSTREAM_HOME/logs/<service>.log
 Ctrl-C stops the services; 'make infra-down' stops Kafka, RabbitMQ and InfluxDB.
 
@@ -29,11 +33,13 @@ metric_sum() {
 }
 
 while true; do
-  printf '\r%s  forwarded %s  parsed records %s  points written %s  dead letters %s   ' \
+  printf '\r%s  forwarded %s  modbus polls %s  parsed records %s  points written %s  archived rows %s  dead letters %s   ' \
     "$(date +%H:%M:%S)" \
     "$(metric_sum 9101 gridstream_bridge_messages_forwarded_total)" \
+    "$(metric_sum 9104 gridstream_modbus_polls_total)" \
     "$(metric_sum 9102 gridstream_parser_records_total)" \
     "$(metric_sum 9103 gridstream_writer_points_total)" \
+    "$(metric_sum 9106 gridstream_archiver_rows_total)" \
     "$(( $(metric_sum 9102 gridstream_dead_letters_total | tr -d -- -) + 0 ))"
   sleep 2
 done

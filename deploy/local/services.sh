@@ -9,7 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUN="$GRIDSTREAM_HOME/run"
 LOGS="$GRIDSTREAM_HOME/logs"
-ALL=(bridge parser influx-writer simulator)
+# Start order: sinks first, then the pipeline, the simulators, and the sources that read them.
+ALL=(influx-writer archiver parser bridge simulator modbus-collector opcua-collector)
 
 start_one() {
   local svc=$1 main="$GS_REPO_ROOT/services/$1/dist/main.js"
@@ -28,7 +29,9 @@ case "${1:-}" in
   stop)
     shift
     # Reverse order: sources first, so the downstream services drain what is already in Kafka.
-    if (($#)); then targets=("$@"); else targets=(simulator bridge parser influx-writer); fi
+    if (($#)); then targets=("$@"); else
+      targets=(opcua-collector modbus-collector simulator bridge parser archiver influx-writer)
+    fi
     for svc in "${targets[@]}"; do stop_pid "$RUN/$svc.pid" "$svc" 30; done
     ;;
   status)
