@@ -5,6 +5,7 @@ import { archiverConfigSchema } from '../services/archiver/src/config.js';
 import { bridgeConfigSchema } from '../services/bridge/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { modbusCollectorConfigSchema } from '../services/modbus-collector/src/config.js';
+import { makeOpcuaCollectorConfigSchema } from '../services/opcua-collector/src/config.js';
 import { parserConfigSchema } from '../services/parser/src/config.js';
 import { simulatorConfigSchema } from '../services/simulator/src/config.js';
 
@@ -16,6 +17,7 @@ const schemas = {
   'influx-writer': writerConfigSchema,
   simulator: simulatorConfigSchema,
   'modbus-collector': modbusCollectorConfigSchema,
+  'opcua-collector': makeOpcuaCollectorConfigSchema({}),
   archiver: archiverConfigSchema,
 };
 
