@@ -15,9 +15,12 @@ die() { log "ERROR: $*"; exit 1; }
 # True if FILE holds the pid of a live process that is ours: its command line mentions
 # $GRIDSTREAM_HOME (all our servers get a config/data path from there).  After a reboot a stale
 # pid file can name an unrelated process; without this check `stop` would kill it.
+# PID_MARKER is what our process's command line must contain: $GRIDSTREAM_HOME for the servers (their
+# config and data paths are under it); services.sh sets the repository root (`node <repo>/services/…`).
+PID_MARKER="${PID_MARKER:-$GRIDSTREAM_HOME}"
 pid_alive() {
   local pid
-  [[ -s $1 ]] && pid="$(<"$1")" && [[ $pid =~ ^[0-9]+$ ]] && grep -qaF "$GRIDSTREAM_HOME" "/proc/$pid/cmdline" 2>/dev/null
+  [[ -s $1 ]] && pid="$(<"$1")" && [[ $pid =~ ^[0-9]+$ ]] && grep -qaF "$PID_MARKER" "/proc/$pid/cmdline" 2>/dev/null
 }
 
 # True if something accepts TCP connections on HOST PORT (bash's /dev/tcp: no curl/nc needed).

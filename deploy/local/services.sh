@@ -6,6 +6,9 @@
 # only adds the defaults the demo needs on top of what the caller exported.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Our services' command lines are `node <repo>/services/<name>/dist/main.js`: that is how a pid file's pid
+# is recognised as ours (lib.sh's pid_alive), never a process found by name.
+PID_MARKER="$GS_REPO_ROOT/services/"
 
 RUN="$GRIDSTREAM_HOME/run"
 LOGS="$GRIDSTREAM_HOME/logs"
