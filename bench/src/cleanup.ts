@@ -1,0 +1,77 @@
+import type { ChildProcess } from 'node:child_process';
+
+/**
+ * Everything the bench creates on shared servers (topics, queues, databases, consumer groups) and every
+ * process it starts is registered here, so an error, a timeout or Ctrl-C in any step still removes it: the
+ * machine is shared with other engineers' integration tests, and a leftover parser in the background would
+ * falsify the next run's figures.
+ */
+type Action = { what: string; run: () => Promise<unknown> };
+
+const actions: Action[] = [];
+const children = new Set<ChildProcess>();
+
+/** Registers an undo step; steps run last-in first-out, each one even when an earlier one failed. */
+export function onCleanup(what: string, run: () => Promise<unknown>): void {
+  actions.push({ what, run });
+}
+
+/** Where a step's own cleanup starts: pass it to {@link runCleanupSince} when the step ends. */
+export function cleanupMark(): number {
+  return actions.length;
+}
+
+/**
+ * Runs (and forgets) the steps registered since `mark` (all of them by default), so a step removes its
+ * topics and databases as soon as it is done and the next step measures against an uncluttered server.
+ * Failures are collected, not thrown: a cleanup problem must not hide the measurement's own error.
+ */
+export async function runCleanupSince(mark: number): Promise<string[]> {
+  const failures: string[] = [];
+  while (actions.length > mark) {
+    const action = actions.pop()!;
+    try {
+      await action.run();
+    } catch (error) {
+      failures.push(`${action.what}: ${(error as Error).message}`);
+    }
+  }
+  for (const failure of failures) process.stderr.write(`bench: cleanup failed: ${failure}\n`);
+  return failures;
+}
+
+export function runCleanup(): Promise<string[]> {
+  return runCleanupSince(0);
+}
+
+export function trackChild(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+function killChildren(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+let installed = false;
+
+/**
+ * Children die with the bench whatever ends it: a normal exit, an uncaught error, or a signal. `exit`
+ * handlers cannot wait, so they only SIGKILL; on a signal the server-side cleanup runs first (bounded).
+ */
+export function installExitHandlers(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', killChildren);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nbench: ${signal}: stopping services and removing what the run created…\n`);
+      killChildren();
+      const deadline = setTimeout(() => process.exit(130), 20_000);
+      deadline.unref();
+      void runCleanup().finally(() => process.exit(130));
+    });
+  }
+}

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import type { RunningServiceProcess } from './service-process.js';
+import { formatNumber } from './stats.js';
+
+/**
+ * The services' own Prometheus counters, read once before they stop: batch sizes and per-call times are
+ * what tell "slow because busy" from "slow because each step waits on the next" when a target is missed.
+ * The services run with HEALTH_PORT=0 and log the URL they got, so it is read from the log.
+ */
+function metricsUrl(logPath: string): string | undefined {
+  try {
+    for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+      if (!line.includes('health and metrics endpoints listening')) continue;
+      const url = (JSON.parse(line) as { url?: string }).url;
+      if (url) return url;
+    }
+  } catch {
+    // no log yet, or a line that is not JSON
+  }
+  return undefined;
+}
+
+/** Sum over every labelled sample of one metric name in Prometheus text format. */
+export function metricSum(text: string, name: string): number {
+  let sum = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    const value = Number(rest.slice(rest.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) {
+      sum += value;
+      found = true;
+    }
+  }
+  return found ? sum : Number.NaN;
+}
+
+export async function scrapeMetrics(service: RunningServiceProcess): Promise<string | undefined> {
+  const url = metricsUrl(service.logPath);
+  if (!url) return undefined;
+  try {
+    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    return response.ok ? await response.text() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const ms = (seconds: number) => `${formatNumber(seconds * 1000)} ms`;
+const mib = (bytes: number) => `${formatNumber(bytes / 2 ** 20, 0)} MiB`;
+
+/** One line of what the service reports about itself: batching, time per call, heap and GC. */
+export function summariseMetrics(service: string, text: string): string {
+  const m = (name: string) => metricSum(text, name);
+  const parts: string[] = [];
+  const slices = m('gridstream_consumer_handle_seconds_count');
+  if (slices > 0) {
+    parts.push(
+      `${formatNumber(slices, 0)} handler calls, ${formatNumber(m('gridstream_consumer_messages_total') / slices)} messages and ${ms(m('gridstream_consumer_handle_seconds_sum') / slices)} each`,
+    );
+  }
+  if (service === 'influx-writer') {
+    const writes = m('gridstream_writer_writes_total');
+    if (writes > 0) {
+      parts.push(
+        `${formatNumber(writes, 0)} InfluxDB writes of ${formatNumber(m('gridstream_writer_points_total') / writes, 0)} points, ${ms(m('gridstream_writer_write_seconds_sum') / m('gridstream_writer_write_seconds_count'))} each`,
+      );
+    }
+  }
+  if (service === 'bridge') {
+    const batches = m('gridstream_bridge_batches_total');
+    if (batches > 0) {
+      parts.push(
+        `${formatNumber(batches, 0)} batches of ${formatNumber(m('gridstream_bridge_messages_forwarded_total') / batches, 0)} messages, produce ${ms(m('gridstream_bridge_produce_seconds_sum') / m('gridstream_bridge_produce_seconds_count'))} each`,
+      );
+    }
+  }
+  parts.push(
+    `heap ${mib(m('gridstream_nodejs_heap_size_used_bytes'))} used of ${mib(m('gridstream_nodejs_heap_size_total_bytes'))}, external ${mib(m('gridstream_nodejs_external_memory_bytes'))}`,
+  );
+  const gc = m('gridstream_nodejs_gc_duration_seconds_sum');
+  const cpu = m('gridstream_process_cpu_seconds_total');
+  if (gc > 0 && cpu > 0) parts.push(`GC ${formatNumber(gc, 1)} s of ${formatNumber(cpu, 1)} s CPU`);
+  return parts.join('; ');
+}
+
+/** "service metrics: …" for the report, or nothing when the endpoint could not be read. */
+export async function describeServiceMetrics(
+  step: string,
+  service: RunningServiceProcess,
+): Promise<string[]> {
+  const text = await scrapeMetrics(service);
+  return text ? [`${step}: ${service.name} says: ${summariseMetrics(service.name, text)}`] : [];
+}
