@@ -82,8 +82,13 @@ test-unit: install ## unit tests only (no servers needed)
 test-int: infra-test build ## integration tests only
 	npx vitest run --project integration
 
-bench: infra build ## measure throughput, latency and memory; writes bench/results/latest.md
+# The pipeline steps write bench/results/latest.md; the collectors' and the archive's measurements append
+# their sections (the archive one needs the moto server, hence infra-test).
+bench: infra-test build ## measure throughput, latency and memory; writes bench/results/latest.md
 	node bench/dist/run-all.js
+	node services/modbus-collector/dist/bench/modbus-bench.js | tee -a bench/results/latest.md
+	{ echo '## OPC UA'; echo; echo '```json'; node services/opcua-collector/bench/opcua-items.ts --devices 1000 --points 10 --seconds 30; echo '```'; } | tee -a bench/results/latest.md
+	node services/archiver/dist/bench/archive-bench.js | tee -a bench/results/latest.md
 
 up: ## docker compose: the whole stack where a Docker engine exists
 	docker compose up -d --wait

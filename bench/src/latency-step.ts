@@ -1,4 +1,4 @@
-import { type AmqpConfig, AmqpPublisher } from '@gridstream/amqp';
+import { type AmqpConfig, AmqpPublisher, deleteTopology, openConnection } from '@gridstream/amqp';
 import { countPoints, createTestDatabase, type InfluxConfig, queryInflux } from '@gridstream/influx';
 import { consumerLag } from '@gridstream/kafka';
 import { amqpFor, queueDepth } from './bridge-step.js';
@@ -149,7 +149,6 @@ export async function latencyStep(ctx: BenchContext, opts: LatencyOptions): Prom
       connectionName: `gridstream-bench-${opts.step}`,
     });
     onCleanup(`delete queue ${name}`, async () => {
-      const { openConnection, deleteTopology } = await import('@gridstream/amqp');
       const connection = await openConnection(amqp.connection, 'gridstream-bench-cleanup');
       try {
         await deleteTopology(await connection.createChannel(), amqp.topology);
