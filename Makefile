@@ -73,7 +73,8 @@ demo-stop: ## stop the demo's services (infrastructure keeps running; make infra
 infra-test: ## infra plus what only the tests need (InfluxDB 1.8 for the 2.x write API)
 	deploy/local/infra.sh up test
 
-test: infra-test build ## the whole suite against real Kafka, RabbitMQ and InfluxDB (what CI runs)
+test: infra-test build ## lint, then the whole suite against the real servers (what CI runs)
+	npx biome check .
 	npx vitest run
 
 test-unit: install ## unit tests only (no servers needed)

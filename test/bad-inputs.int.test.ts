@@ -2,8 +2,8 @@ import { AmqpPublisher, amqpConfigFromEnv, amqpEnvSchema } from '@gridstream/amq
 import { countPoints, createTestDatabase, influxConfig, type TestDatabase } from '@gridstream/influx';
 import { DLQ_HEADER } from '@gridstream/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bridgeConfigSchema } from '../services/bridge/src/config.js';
 import { startBridge } from '../services/bridge/src/bridge-service.js';
+import { bridgeConfigSchema } from '../services/bridge/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { startWriter } from '../services/influx-writer/src/writer-service.js';
 import { parserConfigSchema } from '../services/parser/src/config.js';
@@ -89,10 +89,14 @@ beforeAll(async () => {
   stops.push((await startInProcess('parser', parserConfigSchema, startParser, env)).stop);
   stops.push((await startInProcess('bridge', bridgeConfigSchema, startBridge, env)).stop);
 
-  const publisher = new AmqpPublisher({ amqp: amqpConfigFromEnv(amqpEnvSchema.parse(env)), declare: 'topology' });
+  const publisher = new AmqpPublisher({
+    amqp: amqpConfigFromEnv(amqpEnvSchema.parse(env)),
+    declare: 'topology',
+  });
   // Good, bad, good: the bad ones must not stop what comes after them.
   await publisher.publish(`site.${SITE}`, site.next(at(10), 'Asia/Seoul'));
-  for (const [name, payload] of BAD_INPUTS) await publisher.publish(`site.${SITE}`, payload, { messageId: name });
+  for (const [name, payload] of BAD_INPUTS)
+    await publisher.publish(`site.${SITE}`, payload, { messageId: name });
   await publisher.publish(`site.${SITE}`, site.next(at(11), 'Asia/Seoul'));
   await publisher.close();
 }, 120_000);
@@ -129,7 +133,11 @@ describe('bad inputs through the running pipeline', () => {
     // 2 good messages × 17; the message without field3.service: 17 − 2 inverters = 15; the message with a
     // number sent as a string loses only that battery's own record (its rack's readings are valid): 16.
     const expected = 2 * 17 + 15 + 16;
-    await waitFor(() => countPoints(db.config, db.name), (n) => n >= expected, { what: `${expected} points` });
+    await waitFor(
+      () => countPoints(db.config, db.name),
+      (n) => n >= expected,
+      { what: `${expected} points` },
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await countPoints(db.config, db.name)).toBe(expected);
     // Inverters: 2 in each good message and 2 in the wrong-type one; none from the message missing field3.service.

@@ -2,14 +2,20 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AmqpPublisher, amqpConfigFromEnv, amqpEnvSchema } from '@gridstream/amqp';
-import { countPoints, createTestDatabase, influxConfig, queryInflux, type TestDatabase } from '@gridstream/influx';
+import {
+  countPoints,
+  createTestDatabase,
+  influxConfig,
+  queryInflux,
+  type TestDatabase,
+} from '@gridstream/influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bridgeConfigSchema } from '../services/bridge/src/config.js';
 import { startBridge } from '../services/bridge/src/bridge-service.js';
+import { bridgeConfigSchema } from '../services/bridge/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { startWriter } from '../services/influx-writer/src/writer-service.js';
-import { modbusCollectorConfigSchema } from '../services/modbus-collector/src/config.js';
 import { startModbusCollector } from '../services/modbus-collector/src/collector-service.js';
+import { modbusCollectorConfigSchema } from '../services/modbus-collector/src/config.js';
 import { opcuaCollectorConfigSchema } from '../services/opcua-collector/src/config.js';
 import { startOpcuaCollector } from '../services/opcua-collector/src/opcua-collector-service.js';
 import { parserConfigSchema } from '../services/parser/src/config.js';
@@ -98,12 +104,20 @@ beforeAll(async () => {
   stops.push((await startInProcess('influx-writer', writerConfigSchema, startWriter, env)).stop);
   stops.push((await startInProcess('parser', parserConfigSchema, startParser, env)).stop);
   stops.push((await startInProcess('bridge', bridgeConfigSchema, startBridge, env)).stop);
-  stops.push((await startInProcess('modbus-collector', modbusCollectorConfigSchema, startModbusCollector, env)).stop);
-  stops.push((await startInProcess('opcua-collector', opcuaCollectorConfigSchema, startOpcuaCollector, env)).stop);
+  stops.push(
+    (await startInProcess('modbus-collector', modbusCollectorConfigSchema, startModbusCollector, env)).stop,
+  );
+  stops.push(
+    (await startInProcess('opcua-collector', opcuaCollectorConfigSchema, startOpcuaCollector, env)).stop,
+  );
 
-  const publisher = new AmqpPublisher({ amqp: amqpConfigFromEnv(amqpEnvSchema.parse(env)), declare: 'topology' });
+  const publisher = new AmqpPublisher({
+    amqp: amqpConfigFromEnv(amqpEnvSchema.parse(env)),
+    declare: 'topology',
+  });
   const site = createMicrogridSite({ siteId: '000001', seed: 9 });
-  for (let i = 0; i < 3; i++) await publisher.publish('site.000001', site.next(new Date(Date.UTC(2026, 0, 1, 0, 0, i)), 'Asia/Seoul'));
+  for (let i = 0; i < 3; i++)
+    await publisher.publish('site.000001', site.next(new Date(Date.UTC(2026, 0, 1, 0, 0, i)), 'Asia/Seoul'));
   await publisher.close();
 }, 180_000);
 
@@ -116,24 +130,36 @@ afterAll(async () => {
 });
 
 async function lastValue(measurement: string, field: string, where: string): Promise<unknown> {
-  const [series] = await queryInflux(db.config, `SELECT last("${field}") FROM "${measurement}" WHERE ${where}`, db.name);
+  const [series] = await queryInflux(
+    db.config,
+    `SELECT last("${field}") FROM "${measurement}" WHERE ${where}`,
+    db.name,
+  );
   return series?.values[0]?.[1];
 }
 
 describe('Modbus, OPC UA and the microgrid gateway into one InfluxDB', () => {
   it('stores the ESS bank, its 8 racks, the PCS and the sensors read over Modbus, in engineering units', async () => {
-    await waitFor(() => countPoints(db.config, db.name, 'pcs'), (n) => n > 0, { what: 'PCS points', timeoutMs: 90_000 });
+    await waitFor(
+      () => countPoints(db.config, db.name, 'pcs'),
+      (n) => n > 0,
+      { what: 'PCS points', timeoutMs: 90_000 },
+    );
     const served = modbus.values();
     const expected = (name: string, rack?: string) => {
-      const v = served.find((s) => s.point.name === name && s.point.rack === rack && s.point.equipment === 'battery');
+      const v = served.find(
+        (s) => s.point.name === name && s.point.rack === rack && s.point.equipment === 'battery',
+      );
       expect(v, `${name} rack ${rack}`).toBeDefined();
       return v!.value;
     };
-    expect(await lastValue('battery', 'soc', `site = 'sionyu' AND device = 'bank' AND rack = ''`)).toBe(expected('soc'));
+    expect(await lastValue('battery', 'soc', `site = 'sionyu' AND device = 'bank' AND rack = ''`)).toBe(
+      expected('soc'),
+    );
     for (const rack of ['1', '8']) {
-      expect(await lastValue('battery', 'current', `site = 'sionyu' AND device = 'bank' AND rack = '${rack}'`)).toBe(
-        expected('current', rack),
-      );
+      expect(
+        await lastValue('battery', 'current', `site = 'sionyu' AND device = 'bank' AND rack = '${rack}'`),
+      ).toBe(expected('current', rack));
     }
     const racks = await queryInflux(
       db.config,
@@ -160,7 +186,11 @@ describe('Modbus, OPC UA and the microgrid gateway into one InfluxDB', () => {
     );
     expect(value).toBe(55.5);
     for (const measurement of ['pcs', 'pv', 'ev_charger']) {
-      const [series] = await queryInflux(db.config, `SELECT count(*) FROM "${measurement}" WHERE site = 'opcua01'`, db.name);
+      const [series] = await queryInflux(
+        db.config,
+        `SELECT count(*) FROM "${measurement}" WHERE site = 'opcua01'`,
+        db.name,
+      );
       expect(series, measurement).toBeDefined();
     }
   });

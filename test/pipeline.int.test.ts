@@ -1,8 +1,14 @@
 import { AmqpPublisher, amqpConfigFromEnv, amqpEnvSchema } from '@gridstream/amqp';
-import { countPoints, createTestDatabase, influxConfig, queryInflux, type TestDatabase } from '@gridstream/influx';
+import {
+  countPoints,
+  createTestDatabase,
+  influxConfig,
+  queryInflux,
+  type TestDatabase,
+} from '@gridstream/influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bridgeConfigSchema } from '../services/bridge/src/config.js';
 import { startBridge } from '../services/bridge/src/bridge-service.js';
+import { bridgeConfigSchema } from '../services/bridge/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { startWriter } from '../services/influx-writer/src/writer-service.js';
 import { parserConfigSchema } from '../services/parser/src/config.js';
@@ -101,11 +107,15 @@ function seoulToUtcMs(local: string): number {
 describe('RabbitMQ → bridge → Kafka → parser → influx-writer → InfluxDB', () => {
   it(`turns ${MESSAGES} messages from ${SITES.length} sites into exactly ${MESSAGES * RECORDS_PER_MESSAGE} points`, async () => {
     const expected = MESSAGES * RECORDS_PER_MESSAGE;
-    await waitFor(() => countPoints(db.config, db.name), (n) => n >= expected, {
-      timeoutMs: 150_000,
-      intervalMs: 1_000,
-      what: `${expected} points`,
-    });
+    await waitFor(
+      () => countPoints(db.config, db.name),
+      (n) => n >= expected,
+      {
+        timeoutMs: 150_000,
+        intervalMs: 1_000,
+        what: `${expected} points`,
+      },
+    );
     // Stays exact: no late duplicates or extra points arrive.
     await new Promise((r) => setTimeout(r, 2_000));
     expect(await countPoints(db.config, db.name)).toBe(expected);

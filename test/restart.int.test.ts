@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ReliableProducer } from '@gridstream/kafka';
 import { countPoints, createTestDatabase, influxConfig, type TestDatabase } from '@gridstream/influx';
+import { ReliableProducer } from '@gridstream/kafka';
 import { RAW_HEADER } from '@gridstream/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -34,7 +34,11 @@ const SITES = 6;
 const MESSAGES_PER_SITE = 250;
 const EXPECTED = SITES * MESSAGES_PER_SITE * expectedRecordCount(REFERENCE_SITE_SHAPE); // 25,500
 
-const names = { raw: uniqueName('restart.raw'), parsed: uniqueName('restart.parsed'), dlq: uniqueName('restart.dlq') };
+const names = {
+  raw: uniqueName('restart.raw'),
+  parsed: uniqueName('restart.parsed'),
+  dlq: uniqueName('restart.dlq'),
+};
 const logger = testLogger();
 const kafka = testKafka(logger);
 let db: TestDatabase;
@@ -119,10 +123,14 @@ describe('kill -9 mid-stream', () => {
       }
     })();
 
-    await waitFor(() => countPoints(db.config, db.name), (n) => n >= EXPECTED / 5, {
-      what: 'a fifth of the points before the kill',
-      timeoutMs: 90_000,
-    });
+    await waitFor(
+      () => countPoints(db.config, db.name),
+      (n) => n >= EXPECTED / 5,
+      {
+        what: 'a fifth of the points before the kill',
+        timeoutMs: 90_000,
+      },
+    );
     await Promise.all([kill9('parser'), kill9('influx-writer')]);
     const atKill = await countPoints(db.config, db.name);
     expect(atKill).toBeLessThan(EXPECTED);
@@ -133,11 +141,15 @@ describe('kill -9 mid-stream', () => {
     await producer.disconnect();
 
     // The killed members' sessions must time out before the group rebalances (30 s), hence the long wait.
-    await waitFor(() => countPoints(db.config, db.name), (n) => n >= EXPECTED, {
-      what: `${EXPECTED} points after restart`,
-      timeoutMs: 150_000,
-      intervalMs: 1_000,
-    });
+    await waitFor(
+      () => countPoints(db.config, db.name),
+      (n) => n >= EXPECTED,
+      {
+        what: `${EXPECTED} points after restart`,
+        timeoutMs: 150_000,
+        intervalMs: 1_000,
+      },
+    );
     await new Promise((r) => setTimeout(r, 2_000));
     expect(await countPoints(db.config, db.name)).toBe(EXPECTED);
     expect(await readTopic(kafka, names.dlq, 0)).toHaveLength(0);

@@ -1,2 +1,2 @@
 export { envBoolean, envInt, envList, envMap } from './env-types.js';
-export { type ConfigProblem, ConfigError, loadConfig } from './load-config.js';
+export { ConfigError, type ConfigProblem, loadConfig } from './load-config.js';

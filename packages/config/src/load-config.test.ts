@@ -63,7 +63,9 @@ describe('loadConfig', () => {
   });
 
   it('names the _FILE variable when the file cannot be read', () => {
-    expect(() => loadConfig(schema, { PASSWORD_FILE: '/nonexistent/secret' })).toThrow(/PASSWORD_FILE: cannot read/);
+    expect(() => loadConfig(schema, { PASSWORD_FILE: '/nonexistent/secret' })).toThrow(
+      /PASSWORD_FILE: cannot read/,
+    );
   });
 
   it('reports cross-field rules under (config) or their own path', () => {
@@ -71,7 +73,11 @@ describe('loadConfig', () => {
       .object({ API: z.enum(['v1', 'v2']).default('v1'), TOKEN: z.string().optional() })
       .superRefine((cfg, ctx) => {
         if (cfg.API === 'v2' && !cfg.TOKEN)
-          ctx.addIssue({ code: 'custom', path: ['TOKEN'], message: 'required when API=v2, or every write fails' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['TOKEN'],
+            message: 'required when API=v2, or every write fails',
+          });
       });
     expect(() => loadConfig(crossField, { API: 'v2' })).toThrow(/TOKEN: required when API=v2/);
   });

@@ -29,10 +29,7 @@ type Env = Record<string, string | undefined>;
  * `<NAME>` itself is unset. Trailing newlines are trimmed: editors and `echo` add them, and a password
  * with a stray newline fails authentication in a way that is hard to see.
  */
-function resolveFileVariables(
-  declared: Iterable<string>,
-  env: Env,
-): { env: Env; problems: ConfigProblem[] } {
+function resolveFileVariables(declared: Iterable<string>, env: Env): { env: Env; problems: ConfigProblem[] } {
   const out: Env = { ...env };
   const problems: ConfigProblem[] = [];
   for (const name of declared) {

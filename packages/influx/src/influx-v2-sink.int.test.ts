@@ -42,7 +42,10 @@ describe('InfluxV2Sink against InfluxDB 1.8 /api/v2/write', () => {
   let sink: InfluxSink;
 
   beforeAll(async () => {
-    if (!up) throw new Error(`InfluxDB 1.8 not answering on ${base.url}/ping: run deploy/local/influxdb2compat.sh start`);
+    if (!up)
+      throw new Error(
+        `InfluxDB 1.8 not answering on ${base.url}/ping: run deploy/local/influxdb2compat.sh start`,
+      );
     db = await createTestDatabase(base, 'gs_test_v2');
     sink = createInfluxSink(db.config);
   });

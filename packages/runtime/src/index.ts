@@ -1,8 +1,19 @@
 export { backoffDelay, sleep } from './backoff.js';
-export { buildHealthApp, type HealthServer, type HealthServerOptions, startHealthServer } from './health-server.js';
+export {
+  buildHealthApp,
+  type HealthServer,
+  type HealthServerOptions,
+  startHealthServer,
+} from './health-server.js';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
 export { createMetricsRegistry } from './metrics.js';
-export { type CheckResult, type LifecycleState, Readiness, type ReadinessCheck, type ReadinessReport } from './readiness.js';
+export {
+  type CheckResult,
+  type LifecycleState,
+  Readiness,
+  type ReadinessCheck,
+  type ReadinessReport,
+} from './readiness.js';
 export { PINO_REDACT_PATHS, redactSecrets, redactUrl } from './redact.js';
 export {
   EXIT_CONFIG,

@@ -80,7 +80,10 @@ export async function runService<C extends RuntimeEnv>(options: {
     readiness.state = 'stopping';
     logger.info({ reason }, 'shutting down');
     const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed; exiting without a clean stop');
+      logger.error(
+        { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+        'shutdown deadline passed; exiting without a clean stop',
+      );
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     deadline.unref();

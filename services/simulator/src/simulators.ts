@@ -23,7 +23,10 @@ export async function startSimulators(
         profile: config.SIM_MODBUS_PROFILE,
         seed: config.SIM_SEED,
       });
-      logger.info({ host: modbus.host, port: modbus.port, unitId: modbus.unitId }, 'Modbus TCP simulator serving');
+      logger.info(
+        { host: modbus.host, port: modbus.port, unitId: modbus.unitId },
+        'Modbus TCP simulator serving',
+      );
       running.push({ stop: () => modbus.stop() });
     }
     if (config.SIM_OPCUA_PORT !== undefined) {
