@@ -8,7 +8,7 @@ import {
   counter,
   createKafka,
   deadLetterFor,
-  ensureTopics,
+  ensureConfiguredTopics,
   gauge,
   histogram,
   type InMessage,
@@ -32,17 +32,7 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
   const { config, logger, metrics, readiness } = ctx;
   const kafka = createKafka(config, logger);
   const topic = config.KAFKA_TOPIC_PARSED;
-  if (config.KAFKA_CREATE_TOPICS) {
-    await ensureTopics(
-      kafka,
-      [topic, config.KAFKA_TOPIC_DLQ].map((t) => ({
-        topic: t,
-        partitions: config.KAFKA_TOPIC_PARTITIONS,
-        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      })),
-      logger,
-    );
-  }
+  await ensureConfiguredTopics(kafka, config, [topic, config.KAFKA_TOPIC_DLQ], logger);
 
   const store = createObjectStore(config);
   let storeProblem: string | undefined;

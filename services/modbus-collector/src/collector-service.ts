@@ -1,4 +1,4 @@
-import { createKafka, ensureTopics, ReliableProducer } from '@gridstream/kafka';
+import { createKafka, ensureConfiguredTopics, ReliableProducer } from '@gridstream/kafka';
 import { type DeviceProfile, loadProfile } from '@gridstream/modbus';
 import type { Logger, RunningService, ServiceContext } from '@gridstream/runtime';
 import {
@@ -105,19 +105,7 @@ export async function startModbusCollector(
   const devices = await resolveDevices(collector.connections, collector.site, logger);
 
   const kafka = createKafka(config, logger);
-  if (config.KAFKA_CREATE_TOPICS) {
-    await ensureTopics(
-      kafka,
-      [
-        {
-          topic: config.KAFKA_TOPIC_RAW,
-          partitions: config.KAFKA_TOPIC_PARTITIONS,
-          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-        },
-      ],
-      logger,
-    );
-  }
+  await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_RAW], logger);
   const producer = new ReliableProducer(kafka, logger);
   await producer.connect();
 

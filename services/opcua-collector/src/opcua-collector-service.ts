@@ -1,4 +1,4 @@
-import { createKafka, ensureTopics, ReliableProducer } from '@gridstream/kafka';
+import { createKafka, ensureConfiguredTopics, ReliableProducer } from '@gridstream/kafka';
 import { certificateInfo, openApplicationPki, routeNodeOpcuaLogs } from '@gridstream/opcua';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
 import { createCollectorMetrics } from './collector-metrics.js';
@@ -18,19 +18,7 @@ export async function startOpcuaCollector(
   routeNodeOpcuaLogs(logger.child({ component: 'node-opcua' }));
 
   const kafka = createKafka(config, logger);
-  if (config.KAFKA_CREATE_TOPICS) {
-    await ensureTopics(
-      kafka,
-      [
-        {
-          topic: config.KAFKA_TOPIC_RAW,
-          partitions: config.KAFKA_TOPIC_PARTITIONS,
-          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-        },
-      ],
-      logger,
-    );
-  }
+  await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_RAW], logger);
   const producer = new ReliableProducer(kafka, logger);
   await producer.connect();
 
