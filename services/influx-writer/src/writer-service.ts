@@ -100,10 +100,13 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     for (const letter of dlq)
       deadLetters.inc({ stage: 'influx-writer', reason: letter.headers!['gs-dlq-reason']! });
     await producer.send(config.KAFKA_TOPIC_DLQ, dlq);
+    // One counter update per measurement and slice, not per point: this runs for every point written.
     const refused = new Set(rejected.map((r) => r.ref));
+    const written = new Map<string, number>();
     items.forEach((item, i) => {
-      if (!refused.has(item.ref)) pointsWritten.inc({ measurement: measurements[i]! });
+      if (!refused.has(item.ref)) written.set(measurements[i]!, (written.get(measurements[i]!) ?? 0) + 1);
     });
+    for (const [measurement, count] of written) pointsWritten.inc({ measurement }, count);
   };
 
   const consumer = await runConsumer({
