@@ -16,6 +16,7 @@ import { load1, machineFacts } from './machine-facts.js';
 import { type JsonBaselines, parserStep } from './parser-step.js';
 import { REPO_ROOT, RESULTS_DIR } from './paths.js';
 import { profileMarkdown, readProfile, summariseProfile } from './profile-summary.js';
+import { qualityStep } from './quality-step.js';
 import { markdownReport, memoryRows, textTable } from './report.js';
 import { formatNumber } from './stats.js';
 import { writerStep } from './writer-step.js';
@@ -25,7 +26,8 @@ import { writerStep } from './writer-step.js';
  * against the real Kafka, RabbitMQ and InfluxDB. Prints the table and writes bench/results/latest.md.
  *
  * BENCH_MESSAGES (25000)          messages of the throughput steps (17 records each)
- * BENCH_STEPS (all)               json,parser,writer,bridge,e2e (writer needs parser's output)
+ * BENCH_STEPS (all)               json,parser,writer,quality,bridge,e2e (writer needs parser's output)
+ * BENCH_QUALITY_MESSAGES (20000) / BENCH_QUALITY_ROUNDS (3)   ESS polls for the quality step, alone/with pairs
  * BENCH_E2E_RATE (1000) / BENCH_E2E_SECONDS (30) / BENCH_E2E_SITES (100) / BENCH_E2E_SAMPLE_EVERY (20)
  * BENCH_CPU_PROF=1                services run with --cpu-prof; hotspots go into the report
  * BENCH_SERVICE_NODE_OPTIONS      NODE_OPTIONS for the service processes only (e.g. --max-old-space-size=96)
@@ -51,7 +53,9 @@ async function main(): Promise<number> {
   installExitHandlers();
   const startedAt = new Date();
   const runId = `${startedAt.getTime().toString(36)}-${randomBytes(2).toString('hex')}`;
-  const steps = new Set((env.BENCH_STEPS ?? 'json,parser,writer,bridge,e2e').split(',').map((s) => s.trim()));
+  const steps = new Set(
+    (env.BENCH_STEPS ?? 'json,parser,writer,quality,bridge,e2e').split(',').map((s) => s.trim()),
+  );
   if (steps.has('writer')) steps.add('parser');
   // 25,000 keeps the parser's timed window over 10 s here (it parses ~1,300–1,900 messages/s).
   const total = int('BENCH_MESSAGES', 25_000);
@@ -213,6 +217,13 @@ async function main(): Promise<number> {
   });
   parsed = undefined;
   await runCleanupSince(parserMark);
+
+  // 3b. The parser's quality stage on ESS samples: with vs without, same messages, same run.
+  await step('quality', 'parser + quality stage', async () =>
+    rows.push(
+      ...(await qualityStep(ctx, int('BENCH_QUALITY_MESSAGES', 20_000), int('BENCH_QUALITY_ROUNDS', 3))),
+    ),
+  );
 
   // 4. Bridge, 5. end-to-end latency with everything running.
   await step('bridge', 'bridge throughput', async () => rows.push(...(await bridgeStep(ctx))));

@@ -1,20 +1,29 @@
 import { loadConfig } from '@gridstream/config';
-import { consumerLag, createKafka, ensureConfiguredTopics, kafkaEnvShape } from '@gridstream/kafka';
+import {
+  alarmsTopicRequest,
+  consumerLag,
+  createKafka,
+  ensureConfiguredTopics,
+  kafkaEnvShape,
+} from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
 import { z } from 'zod';
 
-const topicsConfigSchema = z.object({
-  ...kafkaEnvShape,
-  KAFKA_TOPIC_ALARMS: z.string().default('telemetry.alarms'),
-});
+const topicsConfigSchema = z.object(kafkaEnvShape);
 
 /** `gridstream topics create`: the pipeline's topics, with partitions and replication from the environment. */
 export async function createTopics(env: Record<string, string | undefined>, logger: Logger): Promise<string> {
   const cfg = loadConfig(topicsConfigSchema, env);
   const kafka = createKafka(cfg, logger);
-  const topics = [cfg.KAFKA_TOPIC_RAW, cfg.KAFKA_TOPIC_PARSED, cfg.KAFKA_TOPIC_DLQ];
+  const requests = [
+    cfg.KAFKA_TOPIC_RAW,
+    cfg.KAFKA_TOPIC_PARSED,
+    cfg.KAFKA_TOPIC_DLQ,
+    alarmsTopicRequest(cfg),
+  ];
+  const topics = requests.map((r) => (typeof r === 'string' ? r : r.topic));
   // An explicit `topics create` creates them even where services are told not to (KAFKA_CREATE_TOPICS=false).
-  const created = await ensureConfiguredTopics(kafka, { ...cfg, KAFKA_CREATE_TOPICS: true }, topics);
+  const created = await ensureConfiguredTopics(kafka, { ...cfg, KAFKA_CREATE_TOPICS: true }, requests);
   return topics
     .map(
       (t) =>

@@ -20,4 +20,12 @@ export { consumerLag, type PartitionLag } from './lag.js';
 export { decodeHeaders, type InMessage, type OutMessage, toInMessage } from './messages.js';
 export { counter, gauge, histogram } from './metrics.js';
 export { ReliableProducer, splitRequests } from './reliable-producer.js';
-export { deleteTopics, ensureConfiguredTopics, ensureTopics, type TopicSpec } from './topics.js';
+export {
+  alarmsTopicRequest,
+  COMPACTED_TOPIC_CONFIG,
+  deleteTopics,
+  ensureConfiguredTopics,
+  ensureTopics,
+  type TopicRequest,
+  type TopicSpec,
+} from './topics.js';

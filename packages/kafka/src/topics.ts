@@ -1,4 +1,5 @@
 import type { Logger } from '@gridstream/runtime';
+import { DEFAULT_TOPICS } from '@gridstream/schema';
 import type { Kafka } from 'kafkajs';
 
 export interface TopicSpec {
@@ -48,23 +49,46 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
 }
 
 /**
+ * Topic settings for topics keyed by what they describe, where only the latest value per key matters
+ * (alarm state, DLQ replay marks). Compaction keeps that latest value however old it is; with plain
+ * retention an alarm active for longer than the retention period would be forgotten and raised again
+ * after a restart.
+ */
+export const COMPACTED_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'cleanup.policy': 'compact' };
+
+/** A topic a service needs: by name (configured partitions, default settings) or with its own settings. */
+export type TopicRequest = string | { topic: string; partitions?: number; config?: Record<string, string> };
+
+/**
+ * The alarms topic as every service that touches it creates it. Defined once so that whichever service
+ * starts first (parser, writer, console, `topics create`) creates it the same way.
+ */
+export function alarmsTopicRequest(cfg: { KAFKA_TOPIC_ALARMS?: string | undefined }): TopicRequest {
+  return { topic: cfg.KAFKA_TOPIC_ALARMS ?? DEFAULT_TOPICS.alarms, config: { ...COMPACTED_TOPIC_CONFIG } };
+}
+
+/**
  * The topics a service needs, created with the configured partitions and replication unless
  * KAFKA_CREATE_TOPICS=false (where topics are managed elsewhere, a missing topic is then an error from Kafka).
  */
 export async function ensureConfiguredTopics(
   kafka: Kafka,
   cfg: { KAFKA_CREATE_TOPICS: boolean; KAFKA_TOPIC_PARTITIONS: number; KAFKA_REPLICATION_FACTOR: number },
-  topics: string[],
+  topics: TopicRequest[],
   logger?: Logger,
 ): Promise<string[]> {
   if (!cfg.KAFKA_CREATE_TOPICS) return [];
   return ensureTopics(
     kafka,
-    topics.map((topic) => ({
-      topic,
-      partitions: cfg.KAFKA_TOPIC_PARTITIONS,
-      replicationFactor: cfg.KAFKA_REPLICATION_FACTOR,
-    })),
+    topics.map((request) => {
+      const { topic, partitions, config } = typeof request === 'string' ? { topic: request } : request;
+      return {
+        topic,
+        partitions: partitions ?? cfg.KAFKA_TOPIC_PARTITIONS,
+        replicationFactor: cfg.KAFKA_REPLICATION_FACTOR,
+        ...(config ? { config } : {}),
+      };
+    }),
     logger,
   );
 }

@@ -1,4 +1,5 @@
 import { envInt, envMap } from '@gridstream/config';
+import { checkInfluxEnv, influxEnvShape } from '@gridstream/influx';
 import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
 import { runtimeEnvShape } from '@gridstream/runtime';
 import { z } from 'zod';
@@ -20,9 +21,37 @@ export const parserConfigSchema = z
     /** Larger raw messages are dead-lettered as `oversized` without being parsed. */
     PARSER_MAX_MESSAGE_BYTES: envInt(4 * 1024 * 1024, { min: 1_024 }),
     PARSER_MAX_MESSAGES_PER_CALL: envInt(500, { min: 1, max: 10_000 }),
+    /**
+     * Quality stage (docs/quality.md): YAML file of quality checks, expected devices and alarm rules.
+     * Unset: no stage, records pass as parsed (source flags only) and no alarms are produced.
+     */
+    QUALITY_CONFIG: z.string().min(1).optional(),
+    /** How often expected devices are checked for silence (device_missing). */
+    QUALITY_MISSING_CHECK_MS: envInt(5_000, { min: 100, max: 3_600_000 }),
+    /** Anomaly fences: recomputed from InfluxDB this often; 0 = off (no anomaly flags). */
+    QUALITY_FENCES_INTERVAL_MS: envInt(0, { min: 0, max: 7 * 24 * 3_600_000 }),
+    /** History the fences are computed from, as an InfluxQL duration. */
+    QUALITY_FENCES_WINDOW: influxDuration('7d'),
+    /** Optional resampling (mean per interval) before the quantiles, as an InfluxQL duration; empty = raw values. */
+    QUALITY_FENCES_RESAMPLE: influxDuration(''),
+    ...influxEnvShape,
   })
   .superRefine((cfg, ctx) => {
     checkKafkaEnv(cfg, ctx);
+    if (cfg.QUALITY_FENCES_INTERVAL_MS > 0) checkInfluxEnv(cfg, ctx);
+    if (cfg.QUALITY_FENCES_INTERVAL_MS > 0 && cfg.QUALITY_FENCES_WINDOW === '')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUALITY_FENCES_WINDOW'],
+        message: 'must not be empty while QUALITY_FENCES_INTERVAL_MS is on: the fences need a history window',
+      });
+    if (cfg.QUALITY_FENCES_INTERVAL_MS > 0 && cfg.QUALITY_CONFIG === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUALITY_FENCES_INTERVAL_MS'],
+        message:
+          'fences are computed for the fields with `anomaly` in QUALITY_CONFIG, which is not set: set it or set this to 0',
+      });
     if (!isValidTimeZone(cfg.PARSER_DEFAULT_TIMEZONE))
       ctx.addIssue({
         code: 'custom',
@@ -38,5 +67,13 @@ export const parserConfigSchema = z
         });
     }
   });
+
+/** `30s`, `15m`, `6h`, `7d`, `2w` (InfluxQL duration literal; interpolated into queries, so checked strictly). */
+function influxDuration(defaultValue: string) {
+  return z
+    .string()
+    .regex(/^(\d+(ms|s|m|h|d|w))?$/, 'must be an InfluxQL duration such as 30m, 6h or 7d')
+    .default(defaultValue);
+}
 
 export type ParserConfig = z.infer<typeof parserConfigSchema>;

@@ -1,4 +1,6 @@
 import {
+  alarmsTopicRequest,
+  type BatchContext,
   counter,
   createKafka,
   deadLetterFor,
@@ -9,9 +11,10 @@ import {
   runConsumer,
 } from '@gridstream/kafka';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
-import { parsedRecordKey } from '@gridstream/schema';
+import { type ParsedRecord, parsedRecordKey } from '@gridstream/schema';
 import type { ParserConfig } from './config.js';
 import { parseRaw, zoneResolver } from './parse-raw.js';
+import { createQualityRuntime } from './quality-runtime.js';
 
 /**
  * telemetry.raw → telemetry.parsed (+ telemetry.dlq). A slice of raw messages is committed only after
@@ -24,12 +27,19 @@ export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<Ru
   await ensureConfiguredTopics(
     kafka,
     config,
-    [config.KAFKA_TOPIC_RAW, config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ],
+    [
+      config.KAFKA_TOPIC_RAW,
+      config.KAFKA_TOPIC_PARSED,
+      config.KAFKA_TOPIC_DLQ,
+      ...(config.QUALITY_CONFIG !== undefined ? [alarmsTopicRequest(config)] : []),
+    ],
     logger,
   );
 
   const producer = new ReliableProducer(kafka, logger);
   await producer.connect();
+  // Quality checks and alarms between parsing and producing (docs/quality.md); off without QUALITY_CONFIG.
+  const quality = await createQualityRuntime({ config, kafka, producer, logger, metrics });
 
   const messagesIn = counter(metrics, 'gridstream_parser_messages_total', 'Raw messages parsed', ['outcome']);
   const recordsOut = counter(metrics, 'gridstream_parser_records_total', 'Parsed records produced', [
@@ -50,16 +60,13 @@ export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<Ru
     zoneForSite: zoneResolver(config.PARSER_DEFAULT_TIMEZONE, config.PARSER_SITE_TIMEZONES),
   };
 
-  const handle = async (messages: InMessage[]): Promise<void> => {
-    const parsed: OutMessage[] = [];
+  const handle = async (messages: InMessage[], ctx: BatchContext): Promise<void> => {
+    const records: ParsedRecord[] = [];
     const dlq: OutMessage[] = [];
     for (const message of messages) {
       const result = parseRaw(message, options);
       if (result.controlCharsEscaped > 0) controlChars.inc(result.controlCharsEscaped);
-      for (const record of result.records) {
-        parsed.push({ key: parsedRecordKey(record), value: JSON.stringify(record) });
-        recordsOut.inc({ equipment: record.equipment });
-      }
+      for (const record of result.records) records.push(record);
       const first = result.problems[0];
       if (first) {
         const more = result.problems.length > 1 ? ` (+${result.problems.length - 1} more)` : '';
@@ -75,10 +82,21 @@ export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<Ru
       }
       messagesIn.inc({ outcome: first ? (result.records.length > 0 ? 'partial' : 'rejected') : 'ok' });
     }
-    await producer.sendBatch([
-      { topic: config.KAFKA_TOPIC_PARSED, messages: parsed },
-      { topic: config.KAFKA_TOPIC_DLQ, messages: dlq },
-    ]);
+    // Serialised after the quality stage so that the flags it adds are in the produced records; its alarm
+    // events go in the same request, so they are committed with the slice (at least once, same ids).
+    await quality.run(records, ctx.partition, async (alarms) => {
+      const parsed: OutMessage[] = new Array(records.length);
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        parsed[i] = { key: parsedRecordKey(record), value: JSON.stringify(record) };
+      }
+      await producer.sendBatch([
+        { topic: config.KAFKA_TOPIC_PARSED, messages: parsed },
+        { topic: config.KAFKA_TOPIC_DLQ, messages: dlq },
+        ...(alarms.length > 0 ? [{ topic: config.KAFKA_TOPIC_ALARMS, messages: alarms }] : []),
+      ]);
+    });
+    for (const record of records) recordsOut.inc({ equipment: record.equipment });
   };
 
   const consumer = await runConsumer({
@@ -89,6 +107,7 @@ export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<Ru
     metrics,
     handle,
     maxMessagesPerCall: config.PARSER_MAX_MESSAGES_PER_CALL,
+    onAssignment: (assigned) => quality.onAssignment(assigned),
   });
   readiness.add('consumer', () => consumer.check());
   readiness.add('producer', () => ({
@@ -99,6 +118,7 @@ export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<Ru
   return {
     async stop() {
       await consumer.stop(); // stop intake; the slice in hand finishes producing and commits
+      await quality.stop(); // timers off; a missing-device check in flight finishes producing
       await producer.disconnect();
     },
   };

@@ -1,0 +1,252 @@
+import { createInfluxSink, influxConfigFromEnv } from '@gridstream/influx';
+import {
+  counter,
+  gauge,
+  type Kafka,
+  type OutMessage,
+  type ReliableProducer,
+  type TopicPartitions,
+} from '@gridstream/kafka';
+import { loadQualityConfig, QualityStage } from '@gridstream/quality';
+import type { Logger } from '@gridstream/runtime';
+import { type AlarmEvent, alarmKey, type ParsedRecord } from '@gridstream/schema';
+import type { Registry } from 'prom-client';
+import { readTopicToEnd } from './alarm-restore.js';
+import type { ParserConfig } from './config.js';
+import { runFenceJob } from './fence-job.js';
+import { partitionOfKey } from './site-partition.js';
+
+/**
+ * The quality stage as the parser runs it (docs/quality.md): between parsing and producing, so every
+ * record on telemetry.parsed already carries its flags, and the alarm events of a slice go out in the
+ * SAME produce request as its records, committed with the slice. Everything that touches the stage's
+ * state — slices, the missing-device timer, a rebalance — runs one at a time through `serial`.
+ */
+export interface QualityRuntime {
+  readonly enabled: boolean;
+  /** Checks the records (in place) and calls `produce` with the slice's alarm events; commit-or-undo. */
+  run(
+    records: ParsedRecord[],
+    partition: number,
+    produce: (alarms: OutMessage[]) => Promise<void>,
+  ): Promise<void>;
+  onAssignment(assigned: TopicPartitions[]): void;
+  stop(): Promise<void>;
+}
+
+interface Deps {
+  config: ParserConfig;
+  kafka: Kafka;
+  producer: ReliableProducer;
+  logger: Logger;
+  metrics: Registry;
+  /** Injectable for tests. */
+  clock?: () => number;
+}
+
+const DISABLED: QualityRuntime = {
+  enabled: false,
+  run: (_records, _partition, produce) => produce([]),
+  onAssignment: () => undefined,
+  stop: async () => undefined,
+};
+
+export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> {
+  const { config, kafka, producer, metrics } = deps;
+  if (config.QUALITY_CONFIG === undefined) return DISABLED;
+  const log = deps.logger.child({ component: 'quality' });
+  const qualityConfig = await loadQualityConfig(config.QUALITY_CONFIG);
+  const alarmsTopic = config.KAFKA_TOPIC_ALARMS;
+
+  const flagsTotal = counter(
+    metrics,
+    'gridstream_quality_flags_total',
+    'Quality flags added by the quality stage',
+    ['flag'],
+  );
+  const alarmsTotal = counter(metrics, 'gridstream_alarm_events_total', 'Alarm events produced', [
+    'rule',
+    'state',
+  ]);
+  const errorsTotal = counter(
+    metrics,
+    'gridstream_quality_errors_total',
+    'Records the quality stage could not check (internal error; produced unchecked)',
+  );
+  const fencesRuns = counter(metrics, 'gridstream_quality_fence_runs_total', 'Anomaly fence computations', [
+    'outcome',
+  ]);
+  const fencesSeries = gauge(metrics, 'gridstream_quality_fences', 'Series with anomaly fences in use');
+  const restoredGauge = gauge(
+    metrics,
+    'gridstream_alarms_restored',
+    'Active alarm episodes restored at the last assignment',
+  );
+
+  const stage = new QualityStage(qualityConfig, {
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    onError: (error, record) => {
+      errorsTotal.inc();
+      log.error(
+        { err: error, site: record?.site, device: record?.device },
+        'quality check failed; record produced unchecked',
+      );
+    },
+  });
+  log.info(
+    {
+      config: config.QUALITY_CONFIG,
+      fieldRules: qualityConfig.fieldRules.length,
+      alarms: qualityConfig.alarms.length,
+      expectedDevices: qualityConfig.expectedDevices.length,
+    },
+    'quality stage on',
+  );
+
+  // Which sites this member owns: raw messages are keyed by site with Kafka's default partitioner.
+  const rawPartitions = await partitionCount(kafka, config.KAFKA_TOPIC_RAW);
+
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
+  let owned = new Set<number>();
+  let assigned = false;
+  let needsRestore = false;
+
+  const restore = async (): Promise<void> => {
+    const values = await readTopicToEnd(kafka, alarmsTopic, log);
+    const active = stage.restore(values);
+    needsRestore = false;
+    restoredGauge.set(active);
+    log.info({ events: values.length, active }, 'alarm episodes restored');
+  };
+
+  const toMessages = (events: AlarmEvent[]): OutMessage[] =>
+    events.map((e) => ({ key: alarmKey(e), value: JSON.stringify(e) }));
+
+  const countEvents = (events: AlarmEvent[]) => {
+    for (const e of events) alarmsTotal.inc({ rule: e.rule, state: e.state });
+  };
+
+  const timers: NodeJS.Timeout[] = [];
+  let stopped = false;
+
+  if (stage.hasExpectedDevices) {
+    timers.push(
+      setInterval(() => {
+        if (!assigned || stopped) return;
+        void serial(async () => {
+          if (needsRestore) return;
+          const events = stage.checkMissing();
+          if (events.length === 0) {
+            stage.commit();
+            return;
+          }
+          try {
+            await producer.send(alarmsTopic, toMessages(events));
+            stage.commit();
+            countEvents(events);
+          } catch (error) {
+            // Undone, so the next check raises it again: the alarm is late, never lost.
+            stage.rollback();
+            log.warn({ err: error }, 'producing device_missing events failed; retried at the next check');
+          }
+        });
+      }, config.QUALITY_MISSING_CHECK_MS),
+    );
+  }
+
+  let fenceSink: ReturnType<typeof createInfluxSink> | undefined;
+  if (config.QUALITY_FENCES_INTERVAL_MS > 0) {
+    const influx = influxConfigFromEnv(config);
+    fenceSink = createInfluxSink(influx);
+    const sink = fenceSink;
+    let running = false;
+    const computeNow = async () => {
+      if (running || stopped) return;
+      running = true;
+      try {
+        const { map } = await runFenceJob(
+          {
+            influx,
+            rules: qualityConfig.fieldRules,
+            window: config.QUALITY_FENCES_WINDOW,
+            resample: config.QUALITY_FENCES_RESAMPLE,
+            minSamples: qualityConfig.fences.minSamples,
+          },
+          sink,
+        );
+        stage.setFences(map);
+        fencesSeries.set(map.size);
+        fencesRuns.inc({ outcome: 'ok' });
+      } catch (error) {
+        // The previous fences stay in use: a flaky InfluxDB must not switch anomaly detection off.
+        fencesRuns.inc({ outcome: 'failed' });
+        log.warn({ err: error }, 'computing anomaly fences failed; the previous ones stay in use');
+      } finally {
+        running = false;
+      }
+    };
+    void computeNow();
+    timers.push(setInterval(() => void computeNow(), config.QUALITY_FENCES_INTERVAL_MS));
+  }
+
+  return {
+    enabled: true,
+    run(records, partition, produce) {
+      return serial(async () => {
+        if (needsRestore) await restore(); // throws: the consumer loop retries the slice
+        const result = stage.process(records, partition);
+        try {
+          await produce(toMessages(result.events));
+        } catch (error) {
+          stage.rollback();
+          throw error;
+        }
+        stage.commit();
+        countEvents(result.events);
+        for (const [flag, n] of Object.entries(result.flagsAdded)) flagsTotal.inc({ flag }, n);
+      });
+    },
+    onAssignment(assignment) {
+      const partitions = assignment
+        .filter((a) => a.topic === config.KAFKA_TOPIC_RAW)
+        .flatMap((a) => a.partitions);
+      const gained = partitions.some((p) => !owned.has(p));
+      owned = new Set(partitions);
+      const mine = owned;
+      void serial(async () => {
+        stage.assign(partitions, (site) => mine.has(partitionOfKey(site, rawPartitions)));
+        assigned = true;
+        // Episodes of partitions new to this member are in the alarms topic, written by their last owner.
+        if (gained || needsRestore) {
+          needsRestore = true;
+          await restore().catch((error: unknown) =>
+            log.warn({ err: error }, 'restoring alarm episodes failed; retried before the next slice'),
+          );
+        }
+      });
+    },
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      await tail;
+      await fenceSink?.close();
+    },
+  };
+}
+
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return Math.max(1, topics[0]?.partitions.length ?? 1);
+  } finally {
+    await admin.disconnect();
+  }
+}
