@@ -29,6 +29,8 @@ const names = {
   raw: uniqueName('bad.raw'),
   parsed: uniqueName('bad.parsed'),
   dlq: uniqueName('bad.dlq'),
+  // Own alarms topic: the writer also reads alarms, and the shared default topic may hold a demo's events.
+  alarms: uniqueName('bad.alarms'),
   exchange: uniqueName('bad.microgrid'),
   queue: uniqueName('bad.queue'),
 };
@@ -76,6 +78,7 @@ beforeAll(async () => {
     KAFKA_TOPIC_RAW: names.raw,
     KAFKA_TOPIC_PARSED: names.parsed,
     KAFKA_TOPIC_DLQ: names.dlq,
+    KAFKA_TOPIC_ALARMS: names.alarms,
     AMQP_URL: TEST_AMQP_URL,
     AMQP_EXCHANGE: names.exchange,
     AMQP_QUEUE: names.queue,
@@ -104,7 +107,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   await db?.drop();
-  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq]);
+  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq, names.alarms]);
 });
 
 describe('bad inputs through the running pipeline', () => {

@@ -44,6 +44,8 @@ const names = {
   raw: uniqueName('field.raw'),
   parsed: uniqueName('field.parsed'),
   dlq: uniqueName('field.dlq'),
+  // Own alarms topic: the writer also reads alarms, and the shared default topic may hold a demo's events.
+  alarms: uniqueName('field.alarms'),
   exchange: uniqueName('field.microgrid'),
   queue: uniqueName('field.queue'),
 };
@@ -87,6 +89,7 @@ beforeAll(async () => {
     KAFKA_TOPIC_RAW: names.raw,
     KAFKA_TOPIC_PARSED: names.parsed,
     KAFKA_TOPIC_DLQ: names.dlq,
+    KAFKA_TOPIC_ALARMS: names.alarms,
     KAFKA_TOPIC_PARTITIONS: '3',
     AMQP_URL: TEST_AMQP_URL,
     AMQP_EXCHANGE: names.exchange,
@@ -126,7 +129,7 @@ afterAll(async () => {
   await modbus?.stop();
   await opcua?.stop();
   await db?.drop();
-  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq]);
+  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq, names.alarms]);
 });
 
 async function lastValue(measurement: string, field: string, where: string): Promise<unknown> {

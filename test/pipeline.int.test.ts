@@ -44,6 +44,8 @@ const names = {
   raw: uniqueName('e2e.raw'),
   parsed: uniqueName('e2e.parsed'),
   dlq: uniqueName('e2e.dlq'),
+  // Own alarms topic: the writer also reads alarms, and the shared default topic may hold a demo's events.
+  alarms: uniqueName('e2e.alarms'),
   exchange: uniqueName('e2e.microgrid'),
   queue: uniqueName('e2e.queue'),
 };
@@ -59,6 +61,7 @@ beforeAll(async () => {
     KAFKA_TOPIC_RAW: names.raw,
     KAFKA_TOPIC_PARSED: names.parsed,
     KAFKA_TOPIC_DLQ: names.dlq,
+    KAFKA_TOPIC_ALARMS: names.alarms,
     KAFKA_TOPIC_PARTITIONS: '3',
     AMQP_URL: TEST_AMQP_URL,
     AMQP_EXCHANGE: names.exchange,
@@ -93,7 +96,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   await db?.drop();
-  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq]);
+  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq, names.alarms]);
 });
 
 /** Seoul has no daylight saving: its wall clock is UTC+9 all year. Independent of the parser's code. */

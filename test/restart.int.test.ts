@@ -38,6 +38,8 @@ const names = {
   raw: uniqueName('restart.raw'),
   parsed: uniqueName('restart.parsed'),
   dlq: uniqueName('restart.dlq'),
+  // Own alarms topic: the writer also reads alarms, and the shared default topic may hold a demo's events.
+  alarms: uniqueName('restart.alarms'),
 };
 const logger = testLogger();
 const kafka = testKafka(logger);
@@ -74,6 +76,7 @@ beforeAll(async () => {
     KAFKA_TOPIC_RAW: names.raw,
     KAFKA_TOPIC_PARSED: names.parsed,
     KAFKA_TOPIC_DLQ: names.dlq,
+    KAFKA_TOPIC_ALARMS: names.alarms,
     INFLUX_URL: TEST_INFLUX_URL,
     INFLUX_DATABASE: db.name,
     PARSER_GROUP_ID: uniqueName('restart-parser'),
@@ -90,7 +93,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of running.values()) if (child.exitCode === null) child.kill('SIGKILL');
   await db?.drop();
-  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq]);
+  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq, names.alarms]);
 });
 
 describe('kill -9 mid-stream', () => {

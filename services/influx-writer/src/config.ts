@@ -1,4 +1,4 @@
-import { envInt } from '@gridstream/config';
+import { envBoolean, envInt } from '@gridstream/config';
 import { checkInfluxEnv, influxEnvShape } from '@gridstream/influx';
 import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
 import { runtimeEnvShape } from '@gridstream/runtime';
@@ -16,10 +16,22 @@ export const writerConfigSchema = z
     WRITER_LINGER_MS: envInt(100, { min: 0, max: 60_000 }),
     /** Partitions written at once; their points share batches. */
     WRITER_CONCURRENCY: envInt(6, { min: 1, max: 256 }),
+    /**
+     * Also consume KAFKA_TOPIC_ALARMS into the `alarms` measurement (same group, same batches, same
+     * commit-after-write). Off where another writer owns alarms, or where there is no quality stage.
+     */
+    WRITER_ALARMS: envBoolean(true),
   })
   .superRefine((cfg, ctx) => {
     checkKafkaEnv(cfg, ctx);
     checkInfluxEnv(cfg, ctx);
+    // One topic read as both would send every record down the alarm path and dead-letter it.
+    if (cfg.WRITER_ALARMS && cfg.KAFKA_TOPIC_ALARMS === cfg.KAFKA_TOPIC_PARSED)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_TOPIC_ALARMS'],
+        message: `is the same topic as KAFKA_TOPIC_PARSED (${cfg.KAFKA_TOPIC_PARSED}): give alarms their own topic or set WRITER_ALARMS=false`,
+      });
   });
 
 export type WriterConfig = z.infer<typeof writerConfigSchema>;

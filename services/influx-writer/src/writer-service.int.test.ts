@@ -58,6 +58,8 @@ const kafkaEnv = testKafkaEnv();
 const kafka = createKafka(kafkaEnv, logger);
 const PARSED = kafkaEnv.KAFKA_TOPIC_PARSED;
 const DLQ = kafkaEnv.KAFKA_TOPIC_DLQ;
+/** Its own alarms topic: the shared default one may hold events of a demo run, which would add points. */
+const ALARMS = uniqueName('test.alarms');
 const GROUP = uniqueName('test-influx-writer');
 
 const SITES = ['site-a', 'site-b', 'site-c'] as const;
@@ -104,6 +106,7 @@ function writerEnv(overrides: Record<string, string> = {}): Record<string, strin
     KAFKA_CLIENT_ID: 'gridstream-test-influx-writer',
     KAFKA_TOPIC_PARSED: PARSED,
     KAFKA_TOPIC_DLQ: DLQ,
+    KAFKA_TOPIC_ALARMS: ALARMS,
     KAFKA_TOPIC_PARTITIONS: '3',
     WRITER_GROUP_ID: GROUP,
     INFLUX_URL: TEST_INFLUX_URL,
@@ -197,7 +200,7 @@ afterAll(async () => {
   await writer?.stop();
   await producer?.disconnect();
   await admin?.disconnect();
-  await removeTestTopics(kafka, [PARSED, DLQ, ...extraTopics]);
+  await removeTestTopics(kafka, [PARSED, DLQ, ALARMS, ...extraTopics]);
   await db?.drop().catch(() => undefined);
 });
 

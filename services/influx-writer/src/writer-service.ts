@@ -1,5 +1,6 @@
 import { createInfluxSink, influxConfigFromEnv, recordToLine } from '@gridstream/influx';
 import {
+  alarmsTopicRequest,
   counter,
   createKafka,
   deadLetterFor,
@@ -12,19 +13,29 @@ import {
 } from '@gridstream/kafka';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
 import type { ParsedRecord } from '@gridstream/schema';
+import { ALARMS_MEASUREMENT, alarmToLine, InvalidAlarmError, parseAlarm } from './alarm-line.js';
 import type { WriterConfig } from './config.js';
 import { type BatchItem, LineBatcher } from './line-batcher.js';
 import { writeWithSplit } from './write-with-split.js';
 
 /**
- * telemetry.parsed → InfluxDB. Offsets are committed only after InfluxDB answered 2xx for every point
- * of the slice (or the refused points are safely in the DLQ). While InfluxDB is down, the consumer loop
- * pauses the partitions and retries with backoff: nothing is dropped, nothing is skipped.
+ * telemetry.parsed (and telemetry.alarms, unless WRITER_ALARMS=false) → InfluxDB. Offsets are committed
+ * only after InfluxDB answered 2xx for every point of the slice (or the refused points are safely in the
+ * DLQ). While InfluxDB is down, the consumer loop pauses the partitions and retries with backoff: nothing
+ * is dropped, nothing is skipped. Alarms ride in the same consumer and the same batches as records, so
+ * they get exactly the same guarantees without a second loop to start, stop and watch.
  */
 export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<RunningService> {
   const { config, logger, metrics, readiness } = ctx;
   const kafka = createKafka(config, logger);
-  await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ], logger);
+  const alarmsTopic = config.WRITER_ALARMS ? config.KAFKA_TOPIC_ALARMS : undefined;
+  const inputs = [config.KAFKA_TOPIC_PARSED, ...(alarmsTopic ? [alarmsTopic] : [])];
+  await ensureConfiguredTopics(
+    kafka,
+    config,
+    [config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ, ...(alarmsTopic ? [alarmsTopicRequest(config)] : [])],
+    logger,
+  );
   const sink = createInfluxSink(influxConfigFromEnv(config));
   if (config.INFLUX_CREATE_DATABASE) await sink.ensureDatabase?.();
   const producer = new ReliableProducer(kafka, logger);
@@ -66,6 +77,21 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     const measurements: string[] = [];
     const dlq: OutMessage[] = [];
     for (const message of messages) {
+      if (message.topic === alarmsTopic) {
+        try {
+          items.push({ line: alarmToLine(parseAlarm(message.value)), ref: message });
+          measurements.push(ALARMS_MEASUREMENT);
+        } catch (error) {
+          dlq.push(
+            deadLetterFor(message, {
+              stage: 'influx-writer',
+              reason: error instanceof InvalidAlarmError ? error.reason : 'invalid_record',
+              message: (error as Error).message,
+            }),
+          );
+        }
+        continue;
+      }
       try {
         const record = JSON.parse(message.value?.toString('utf8') ?? '') as ParsedRecord;
         // Valid JSON that is not a record (`{}`, `[]`, `"x"`) has no fields or flags, which recordToLine
@@ -112,7 +138,7 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
   const consumer = await runConsumer({
     kafka,
     groupId: config.WRITER_GROUP_ID,
-    topics: [config.KAFKA_TOPIC_PARSED],
+    topics: inputs,
     logger,
     metrics,
     handle,

@@ -3,6 +3,7 @@ import { envBoolean, envInt } from '@gridstream/config';
 import { runtimeEnvShape } from '@gridstream/runtime';
 import { z } from 'zod';
 import { REFERENCE_SITE_SHAPE } from './microgrid-generator.js';
+import { MODBUS_SCENARIOS } from './modbus-scenario.js';
 import { isValidTimeZone } from './zoned-time.js';
 
 /** A positive decimal (`0.5`, `20`, `2000`): a rate below one message a second is a normal gateway. */
@@ -52,6 +53,17 @@ export const simulatorConfigSchema = z
     SIM_MODBUS_PORT: envInt(undefined, { min: 1, max: 65_535 }).optional(),
     SIM_MODBUS_HOST: z.string().default('127.0.0.1'),
     SIM_MODBUS_PROFILE: z.string().default('sample/profiles/ess-sionyu.yaml'),
+    /**
+     * A scripted episode on the Modbus simulator (docs/operations.md): `over-temperature` heats one rack
+     * of the ESS past the 50 °C warning and the 55 °C fault and back, every 10 periods.
+     */
+    SIM_MODBUS_SCENARIO: z.enum(MODBUS_SCENARIOS).default('none'),
+    /** One step of the scenario's timeline; tests make it short. */
+    SIM_MODBUS_SCENARIO_PERIOD_MS: envInt(60_000, { min: 100, max: 86_400_000 }),
+    /** The rack the scenario drives. */
+    SIM_MODBUS_SCENARIO_RACK: z.string().min(1).default('1'),
+    /** Cycles to play before the rack stays normal; 0: repeat forever. */
+    SIM_MODBUS_SCENARIO_CYCLES: envInt(0, { min: 0, max: 1_000_000 }),
     /** Serve a microgrid OPC UA address space on this port; unset: off. */
     SIM_OPCUA_PORT: envInt(undefined, { min: 1, max: 65_535 }).optional(),
     SIM_OPCUA_HOST: z.string().default('127.0.0.1'),

@@ -7,6 +7,7 @@ import {
   type ProfilePoint,
 } from '@gridstream/modbus';
 import modbusSerial from 'modbus-serial';
+import type { ModbusScenario } from './modbus-scenario.js';
 import { Prng } from './prng.js';
 
 // modbus-serial is CommonJS; TypeScript sees its module object as a namespace (ServerTCP is on it at run time too).
@@ -29,6 +30,11 @@ export interface ModbusSimulatorOptions {
   seed?: number;
   /** How often values move; 0 freezes them (tests that compare exact values). Default 1000 ms. */
   updateIntervalMs?: number;
+  /**
+   * A scripted episode (modbus-scenario.ts) for the first unit: its points follow the scenario's timeline,
+   * counted from the start of the server, and are left out of the random walk.
+   */
+  scenario?: ModbusScenario;
 }
 
 export interface SimulatedValue {
@@ -102,7 +108,9 @@ function behaviourFor(point: ProfilePoint): Behaviour {
   if (/HUMID/.test(name)) return band(35, 60, 0.2);
   if (/CELL.*VOLT|VOLT.*CELL|CELL_VOLTAGE/.test(name))
     return /GAP/.test(name) ? band(0.005, 0.05, 0.002) : band(3.2, 3.4, 0.002);
-  if (/CURRENT/.test(name)) return signed ? band(-150, 150, 5) : band(0, 150, 5);
+  // Inside the 120 A rack limit of sample/quality/ess-protection.yaml: a healthy simulated site raises no
+  // over_current alarm (±150 A tripped it on every rack within minutes and buried the scripted episodes).
+  if (/CURRENT/.test(name)) return signed ? band(-100, 100, 5) : band(0, 100, 5);
   if (/FACTOR/.test(name)) return band(95, 99.9, 0.1);
   if (/THD/.test(name)) return band(1, 4, 0.05);
   if (/POWER/.test(name)) return signed ? band(-250, 250, 10) : band(0, 250, 10);
@@ -239,6 +247,21 @@ export async function startModbusSimulator(options: ModbusSimulatorOptions): Pro
   const timer = updateMs > 0 ? setInterval(tick, updateMs) : undefined;
   timer?.unref();
 
+  // The scenario is applied on its own fine-grained timer, not on the walk's tick: a step of the timeline
+  // then reaches the registers within SCENARIO_RESOLUTION_MS, whatever updateIntervalMs is (even 0).
+  const scenario = options.scenario;
+  let scenarioTimer: NodeJS.Timeout | undefined;
+  if (scenario) {
+    const started = Date.now();
+    const scripted = unit();
+    const apply = () => {
+      for (const pin of scenario.valuesAt(Date.now() - started)) scripted.pin(pin.name, pin.value, pin.rack);
+    };
+    apply();
+    scenarioTimer = setInterval(apply, SCENARIO_RESOLUTION_MS);
+    scenarioTimer.unref();
+  }
+
   return {
     host,
     port,
@@ -254,10 +277,14 @@ export async function startModbusSimulator(options: ModbusSimulatorOptions): Pro
     stop: () =>
       new Promise<void>((resolve) => {
         if (timer) clearInterval(timer);
+        if (scenarioTimer) clearInterval(scenarioTimer);
         server.close(() => resolve());
       }),
   };
 }
+
+/** How often a scenario's timeline is re-evaluated. */
+const SCENARIO_RESOLUTION_MS = 100;
 
 interface SimulatedUnit {
   registers: { input: Uint16Array; holding: Uint16Array };
@@ -269,6 +296,8 @@ interface SimulatedUnit {
     value: number | boolean,
     where: { rack?: string | null; device?: string },
   ): number | boolean;
+  /** Serves `value` for `name` (of `rack`, null: no rack) and keeps the point out of the walk from now on. */
+  pin(name: string, value: number, rack: string | null): void;
   tick(): void;
 }
 
@@ -310,6 +339,8 @@ function simulatedUnit(profile: DeviceProfile, prng: Prng): SimulatedUnit {
   };
 
   for (const s of state) s.value = serve(s.point, s.value);
+  /** Points a scenario holds; the walk leaves them alone. */
+  const pinned = new Set<(typeof state)[number]>();
 
   return {
     registers,
@@ -329,8 +360,20 @@ function simulatedUnit(profile: DeviceProfile, prng: Prng): SimulatedUnit {
         throw new Error(`no point ${name} ${JSON.stringify(where)} in profile ${profile.name}`);
       return served;
     },
+    pin(name, value, rack) {
+      let found = false;
+      for (const s of state) {
+        if (s.point.name !== name || (s.point.rack ?? null) !== rack) continue;
+        found = true;
+        pinned.add(s);
+        if (s.value !== value) s.value = serve(s.point, value);
+      }
+      if (!found)
+        throw new Error(`scenario: no point ${name} (rack ${rack ?? 'none'}) in profile ${profile.name}`);
+    },
     tick() {
       for (const s of state) {
+        if (pinned.has(s)) continue;
         if (typeof s.value === 'boolean') {
           // Status flags: mostly steady, an occasional alarm that clears again.
           if (prng.chance(0.01)) s.value = serve(s.point, !s.value);

@@ -1,5 +1,6 @@
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
 import type { SimulatorConfig } from './config.js';
+import { modbusScenario } from './modbus-scenario.js';
 import { startModbusSimulator } from './modbus-server.js';
 import { startOpcuaSimulator } from './opcua-server.js';
 import { type SimulatorOptions, startSimulator } from './simulator-service.js';
@@ -22,9 +23,19 @@ export async function startSimulators(
         host: config.SIM_MODBUS_HOST,
         profile: config.SIM_MODBUS_PROFILE,
         seed: config.SIM_SEED,
+        scenario: modbusScenario(config.SIM_MODBUS_SCENARIO, {
+          periodMs: config.SIM_MODBUS_SCENARIO_PERIOD_MS,
+          rack: config.SIM_MODBUS_SCENARIO_RACK,
+          cycles: config.SIM_MODBUS_SCENARIO_CYCLES,
+        }),
       });
       logger.info(
-        { host: modbus.host, port: modbus.port, unitId: modbus.unitId },
+        {
+          host: modbus.host,
+          port: modbus.port,
+          unitId: modbus.unitId,
+          scenario: config.SIM_MODBUS_SCENARIO,
+        },
         'Modbus TCP simulator serving',
       );
       running.push({ stop: () => modbus.stop() });
