@@ -4,6 +4,7 @@ import { createLogger, EXIT_CONFIG } from '@gridstream/runtime';
 import { runArchiveCommand } from './archive-command.js';
 import { runExportCommand } from './export-command.js';
 import { runGlueCommand } from './glue-command.js';
+import { runImportCommand } from './import-command.js';
 import { runInfluxCommand } from './influx-command.js';
 import { runModbusCommand } from './modbus-command.js';
 import { runOpcuaCommand } from './opcua-command.js';
@@ -12,7 +13,7 @@ import { createTopics, showLag } from './topics-command.js';
 
 const USAGE = `gridstream <command>
 
-  topics create                 create telemetry.raw/parsed/dlq (KAFKA_TOPIC_* / KAFKA_TOPIC_PARTITIONS / KAFKA_REPLICATION_FACTOR)
+  topics create                 create telemetry.raw/parsed/dlq/alarms (alarms compacted; KAFKA_TOPIC_* / KAFKA_TOPIC_PARTITIONS / KAFKA_REPLICATION_FACTOR)
   topics lag <group> [topic…]   consumer lag per partition
   modbus probe --host H --unit U --address A --count N [--profile file.yaml]
                                 raw registers and every decoding side by side
@@ -29,6 +30,8 @@ const USAGE = `gridstream <command>
                                 gaps and duplicates between the archive and the consumed offsets
   influx retention --days N [--yes]
                                 keep N days hot in InfluxDB
+  import <file>… --time-column C --values 'A|B' (--device-column C | --device ID) --site S --measurement M
+                                stream CSV/.xlsx rows into telemetry.raw (docs/import.md; --help for all flags)
 
 Configuration comes from the environment (see docs/configuration.md).`;
 
@@ -60,6 +63,7 @@ const GROUPS: Record<string, CommandGroup> = {
   export: runExportCommand,
   archive: runArchiveCommand,
   influx: runInfluxCommand,
+  import: runImportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

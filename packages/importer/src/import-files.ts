@@ -1,0 +1,284 @@
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { MessageBatcher } from './batcher.js';
+import { openImportFile } from './open-file.js';
+import { type ImportOptions, type ImportOptionsInput, parseImportOptions } from './options.js';
+import { type Reject, RejectLog } from './rejects.js';
+import { createRowMapper, MappingError, type RowMapper } from './row-mapper.js';
+import type { ImportMessage, ImportSink } from './sink.js';
+
+/**
+ * importFiles: files → rows → samples → samples.v1 messages → sink, one file after another. Reading is
+ * pulled by the loop below, and the loop waits for the sink whenever a full batch is ready while the
+ * previous one is still unacknowledged — so the reader never runs more than one batch ahead of Kafka,
+ * and memory stays flat whatever the file size.
+ */
+
+export interface ImportProgress {
+  /** The file being read (its path as given). */
+  file: string;
+  /** Counts over the whole import so far (all files). */
+  rowsRead: number;
+  rowsSent: number;
+  rowsRejected: number;
+  bytesRead: number;
+  bytesTotal: number;
+  /** True on the last report, after everything is acknowledged. */
+  done: boolean;
+}
+
+export interface FileSummary {
+  file: string;
+  format?: 'csv' | 'xlsx';
+  encoding?: string;
+  /** Excel sheets read. */
+  sheets?: string[];
+  bytes: number;
+  rowsRead: number;
+  rowsSent: number;
+  rowsRejected: number;
+  messagesSent: number;
+  /** Set when the file could not be imported (or not completely): missing columns, unreadable, … */
+  error?: string;
+}
+
+export interface ImportSummary {
+  files: FileSummary[];
+  rowsRead: number;
+  rowsSent: number;
+  rowsRejected: number;
+  messagesSent: number;
+  /** The first `maxRejects` rejects, in the order met. */
+  rejects: Reject[];
+  /** All rejects, including those not listed. */
+  rejectsTotal: number;
+  durationMs: number;
+}
+
+/** The sink failed (Kafka unreachable beyond its retries): the import stopped; `summary` says how far it got. */
+export class ImportAbortedError extends Error {
+  override name = 'ImportAbortedError';
+  constructor(
+    readonly summary: ImportSummary,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `import stopped: the sink failed after ${summary.rowsSent} rows were sent (${(cause as Error)?.message ?? cause})`,
+    );
+  }
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+/** Messages handed to the sink per call: large enough for few produce requests, small enough to stay flat. */
+const MESSAGES_PER_PUBLISH = 8;
+
+export async function importFiles(
+  input: ImportOptionsInput | ImportOptions,
+  sink: ImportSink,
+  onProgress?: (p: ImportProgress) => void,
+): Promise<ImportSummary> {
+  const options = parseImportOptions(input);
+  const started = Date.now();
+  const rejects = new RejectLog(options.maxRejects);
+  const files: FileSummary[] = options.files.map((f) => ({
+    file: f,
+    bytes: 0,
+    rowsRead: 0,
+    rowsSent: 0,
+    rowsRejected: 0,
+    messagesSent: 0,
+  }));
+  let bytesTotal = 0;
+  for (const f of files) {
+    f.bytes = await stat(f.file).then(
+      (s) => s.size,
+      () => 0,
+    );
+    bytesTotal += f.bytes;
+  }
+  const totals = { rowsRead: 0, rowsSent: 0, rowsRejected: 0, bytesDone: 0 };
+  let currentFile = options.files[0]!;
+  let currentBytes = () => 0;
+  let lastReport = 0;
+  const report = (done: boolean) => {
+    if (!onProgress) return;
+    lastReport = Date.now();
+    onProgress({
+      file: currentFile,
+      rowsRead: totals.rowsRead,
+      rowsSent: totals.rowsSent,
+      rowsRejected: totals.rowsRejected,
+      bytesRead: done ? bytesTotal : Math.min(bytesTotal, totals.bytesDone + currentBytes()),
+      bytesTotal,
+      done,
+    });
+  };
+  const publisher = new Publisher(sink, (batch) => {
+    for (const { message, file } of batch) {
+      const n = message.value.samples.length;
+      file.rowsSent += n;
+      file.messagesSent++;
+      totals.rowsSent += n;
+    }
+  });
+  const summarize = (): ImportSummary => ({
+    files,
+    rowsRead: totals.rowsRead,
+    rowsSent: totals.rowsSent,
+    rowsRejected: totals.rowsRejected,
+    messagesSent: files.reduce((n, f) => n + f.messagesSent, 0),
+    rejects: rejects.kept,
+    rejectsTotal: rejects.total,
+    durationMs: Date.now() - started,
+  });
+
+  try {
+    for (const summary of files) {
+      currentFile = summary.file;
+      currentBytes = () => 0;
+      // Outside the try: rows already mapped when a file fails midway are still sent, not lost.
+      let batcher: MessageBatcher | undefined;
+      let lastLine = 0;
+      try {
+        const opened = await openImportFile(summary.file, options);
+        summary.format = opened.format;
+        if (opened.encoding) summary.encoding = opened.encoding;
+        currentBytes = opened.bytesRead;
+        for await (const table of opened.tables) {
+          if (table.sheet !== undefined) summary.sheets = [...(summary.sheets ?? []), table.sheet];
+          let mapper: RowMapper;
+          try {
+            if (table.header.length === 0)
+              throw new MappingError('no header row: the file or sheet is empty');
+            mapper = createRowMapper(table, options);
+          } catch (error) {
+            if (!(error instanceof MappingError)) throw error;
+            // One sheet without the chosen columns does not stop the workbook's other sheets.
+            const where = table.sheet === undefined ? '' : `sheet ${JSON.stringify(table.sheet)}: `;
+            summary.error = summary.error
+              ? `${summary.error}; ${where}${error.message}`
+              : `${where}${error.message}`;
+            continue;
+          }
+          batcher = new MessageBatcher(
+            options.site,
+            table.source,
+            `import:${opened.fileId}${table.sheet === undefined ? '' : `#${table.sheet}`}`,
+            options.samplesPerMessage,
+          );
+          let tick = 0;
+          for await (const event of table.rows) {
+            if (event.kind === 'malformed') {
+              summary.rowsRejected++;
+              totals.rowsRejected++;
+              rejects.add({
+                file: table.source,
+                line: event.line,
+                reason: 'malformed_csv',
+                detail: event.detail,
+              });
+              continue;
+            }
+            summary.rowsRead++;
+            totals.rowsRead++;
+            lastLine = event.line;
+            const result = mapper(event.cells);
+            if (result.ok) batcher.add(result.sample, event.line);
+            else {
+              summary.rowsRejected++;
+              totals.rowsRejected++;
+              rejects.add({
+                file: table.source,
+                line: event.line,
+                reason: result.reason,
+                detail: result.detail,
+              });
+            }
+            if (batcher.ready.length > 0) await publisher.push(batcher.takeReady(), summary);
+            if (++tick === 256) {
+              tick = 0;
+              if (Date.now() - lastReport >= PROGRESS_INTERVAL_MS) report(false);
+            }
+          }
+          batcher.flush();
+          await publisher.push(batcher.takeReady(), summary);
+        }
+      } catch (error) {
+        if (error instanceof SinkError) throw error;
+        const message = (error as Error).message ?? String(error);
+        summary.error = lastLine > 0 ? `${message} (reading stopped after line ${lastLine})` : message;
+        if (batcher) {
+          batcher.flush();
+          await publisher.push(batcher.takeReady(), summary);
+        }
+      } finally {
+        totals.bytesDone += summary.bytes;
+        currentBytes = () => 0;
+      }
+    }
+    await publisher.finish();
+  } catch (error) {
+    await publisher.settle();
+    throw new ImportAbortedError(summarize(), error instanceof SinkError ? error.cause : error);
+  }
+  report(true);
+  return summarize();
+}
+
+class SinkError extends Error {
+  constructor(override readonly cause: unknown) {
+    super((cause as Error)?.message ?? String(cause));
+  }
+}
+
+type Tracked = { message: ImportMessage; file: FileSummary };
+
+/**
+ * One sink call in flight while the next batch fills: reading and publishing overlap, and a full batch
+ * waits for the previous acknowledgement — that wait is the backpressure that stops the reader.
+ */
+class Publisher {
+  private pending: Tracked[] = [];
+  private inFlight: Promise<void> | undefined;
+  private failure: SinkError | undefined;
+
+  constructor(
+    private readonly sink: ImportSink,
+    private readonly onAcked: (batch: Tracked[]) => void,
+  ) {}
+
+  async push(messages: ImportMessage[], file: FileSummary): Promise<void> {
+    for (const message of messages) this.pending.push({ message, file });
+    if (this.pending.length >= MESSAGES_PER_PUBLISH) await this.send();
+  }
+
+  async finish(): Promise<void> {
+    await this.send();
+    await this.settle();
+    if (this.failure) throw this.failure;
+  }
+
+  /** Waits for the call in flight without throwing (used on the way out after an error). */
+  async settle(): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+  }
+
+  private async send(): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+    if (this.failure) throw this.failure;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.inFlight = this.sink.publish(batch.map((t) => t.message)).then(
+      () => this.onAcked(batch),
+      (error: unknown) => {
+        this.failure = new SinkError(error);
+      },
+    );
+  }
+}
+
+/** For messages and logs: the file's base name. */
+export function displayName(path: string): string {
+  return basename(path);
+}
