@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { archiverConfigSchema } from '../services/archiver/src/config.js';
 import { bridgeConfigSchema } from '../services/bridge/src/config.js';
+import { consoleConfigSchema } from '../services/console/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { modbusCollectorConfigSchema } from '../services/modbus-collector/src/config.js';
 import { makeOpcuaCollectorConfigSchema } from '../services/opcua-collector/src/config.js';
@@ -19,6 +20,7 @@ const schemas = {
   'modbus-collector': modbusCollectorConfigSchema,
   'opcua-collector': makeOpcuaCollectorConfigSchema({}),
   archiver: archiverConfigSchema,
+  console: consoleConfigSchema,
 };
 
 describe('docs/configuration.md', () => {

@@ -13,12 +13,19 @@ PID_MARKER="$GS_REPO_ROOT/services/"
 RUN="$GRIDSTREAM_HOME/run"
 LOGS="$GRIDSTREAM_HOME/logs"
 # Start order: sinks first, then the pipeline, the simulators, and the sources that read them.
-ALL=(influx-writer archiver parser bridge simulator modbus-collector opcua-collector)
+ALL=(influx-writer archiver parser bridge simulator modbus-collector opcua-collector console)
 
 start_one() {
   local svc=$1 main="$GS_REPO_ROOT/services/$1/dist/main.js"
   [[ -f $main ]] || die "$svc is not built ($main missing): run make build"
   if pid_alive "$RUN/$svc.pid"; then log "$svc already running (pid $(<"$RUN/$svc.pid"))"; return 0; fi
+  if [[ $svc == console && -z "${CONSOLE_PASSWORD:-}${CONSOLE_PASSWORD_FILE:-}${CONSOLE_TOKEN:-}${CONSOLE_TOKEN_FILE:-}" ]]; then
+    # The console never runs without a password: the demo gets a random one, kept outside the repo.
+    local pwfile="$GRIDSTREAM_HOME/console-password"
+    [[ -s $pwfile ]] || (umask 077 && head -c 18 /dev/urandom | base64 >"$pwfile")
+    export CONSOLE_PASSWORD_FILE="$pwfile"
+    log "console password: in $pwfile"
+  fi
   start_detached "$RUN/$svc.pid" "$LOGS/$svc.log" node "$main"
   log "$svc started (pid $(<"$RUN/$svc.pid"), log $LOGS/$svc.log)"
 }
@@ -33,7 +40,7 @@ case "${1:-}" in
     shift
     # Reverse order: sources first, so the downstream services drain what is already in Kafka.
     if (($#)); then targets=("$@"); else
-      targets=(opcua-collector modbus-collector simulator bridge parser archiver influx-writer)
+      targets=(console opcua-collector modbus-collector simulator bridge parser archiver influx-writer)
     fi
     for svc in "${targets[@]}"; do stop_pid "$RUN/$svc.pid" "$svc" 30; done
     ;;

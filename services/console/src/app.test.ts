@@ -1,0 +1,234 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@gridstream/config';
+import { KafkaImportSink } from '@gridstream/importer';
+import { createKafka, ReliableProducer } from '@gridstream/kafka';
+import { createLogger, createMetricsRegistry } from '@gridstream/runtime';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActiveAlarms } from './active-alarms.js';
+import { buildConsoleApp } from './app.js';
+import { consoleConfigSchema } from './config.js';
+import { DeadLetterStore } from './dead-letters.js';
+import { ImportJobs } from './import-jobs.js';
+import { PipelineMonitor } from './pipeline-monitor.js';
+
+/**
+ * The auth wall, without any server behind it: every route answers 401/redirect before it would touch
+ * Kafka (the Kafka client here is never connected), and the pages escape what they show.
+ */
+const PASSWORD = 'open sesame 123';
+const TOKEN = 'tok-0123456789abcdef-xyz';
+let app: FastifyInstance;
+let dir: string;
+const alarms = new ActiveAlarms();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-console-app-'));
+  const config = loadConfig(consoleConfigSchema, {
+    CONSOLE_PASSWORD: PASSWORD,
+    CONSOLE_TOKEN: TOKEN,
+    CONSOLE_IMPORT_DIR: dir,
+    CONSOLE_SERVICES: 'parser=http://127.0.0.1:1',
+    KAFKA_BROKERS: '127.0.0.1:1',
+  });
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  const kafka = createKafka(config, logger);
+  const producer = new ReliableProducer(kafka, logger);
+  app = await buildConsoleApp({
+    config,
+    logger,
+    metrics: createMetricsRegistry('console'),
+    monitor: new PipelineMonitor({
+      services: config.CONSOLE_SERVICES,
+      kafka,
+      groups: [],
+      dlqTopic: 'dlq',
+      intervalMs: 5_000,
+      logger,
+    }),
+    deadLetters: new DeadLetterStore(kafka, 'dlq', 'raw', 'dlq.replays'),
+    producer,
+    alarms,
+    jobs: new ImportJobs(),
+    importSink: new KafkaImportSink(producer, 'raw'),
+  });
+});
+afterAll(async () => {
+  await app?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ORIGIN = { host: 'localhost:80', origin: 'http://localhost:80' };
+
+async function login(): Promise<string> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { ...ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `password=${encodeURIComponent(PASSWORD)}&next=%2Falarms`,
+  });
+  expect(res.statusCode).toBe(303);
+  expect(res.headers.location).toBe('/alarms');
+  const cookie = String(res.headers['set-cookie']);
+  expect(cookie).toMatch(/HttpOnly/i);
+  expect(cookie).toMatch(/SameSite=Strict/i);
+  return cookie.split(';')[0]!;
+}
+
+const PAGES = [
+  '/',
+  '/pipeline',
+  '/dead-letters',
+  '/dead-letters/0/1',
+  '/import',
+  '/import/file?name=a.csv',
+  '/import/jobs/x',
+  '/query',
+  '/alarms',
+  '/static/console.js',
+  '/static/uplot.js',
+];
+const APIS = [
+  '/api/pipeline',
+  '/api/pipeline/history',
+  '/api/dead-letters',
+  '/api/alarms',
+  '/api/import/jobs/x',
+  '/api/import/jobs/x/events',
+];
+const POSTS = [
+  '/dead-letters/replay',
+  '/import/upload',
+  '/import/file',
+  '/query',
+  '/api/query',
+  '/api/dead-letters/replay',
+];
+
+describe('console authentication', () => {
+  it('sends every page to the login form and refuses every API call without a session', async () => {
+    for (const url of PAGES) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(303);
+      expect(res.headers.location, url).toBe(`/login?next=${encodeURIComponent(url)}`);
+    }
+    for (const url of APIS) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(401);
+    }
+    for (const url of POSTS) {
+      const res = await app.inject({ method: 'POST', url, headers: ORIGIN, payload: {} });
+      expect(res.statusCode, url).toBe(401);
+    }
+  });
+
+  it('refuses a wrong password and a wrong token', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { ...ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'password=guess',
+    });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(res.body).toContain('Wrong password');
+    const api = await app.inject({
+      method: 'GET',
+      url: '/api/alarms',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(api.statusCode).toBe(401);
+  });
+
+  it('lets a session and the bearer token in', async () => {
+    const cookie = await login();
+    const page = await app.inject({ method: 'GET', url: '/pipeline', headers: { cookie } });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const api = await app.inject({
+      method: 'GET',
+      url: '/api/pipeline',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(api.statusCode).toBe(200);
+    expect(api.json().services[0].name).toBe('parser');
+    const forged = await app.inject({ method: 'GET', url: '/pipeline', headers: { cookie: `${cookie}x` } });
+    expect(forged.statusCode).toBe(303);
+  });
+
+  it('refuses state-changing requests from another origin even with a session (CSRF)', async () => {
+    const cookie = await login();
+    for (const headers of [
+      { host: 'localhost:80', origin: 'http://evil.example' },
+      { host: 'localhost:80' },
+    ]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/dead-letters/replay',
+        headers: { ...headers, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'ids=0%2F1',
+      });
+      expect(res.statusCode).toBe(403);
+    }
+  });
+
+  it('escapes what it shows (an alarm message with markup)', async () => {
+    alarms.apply(
+      Buffer.from(
+        JSON.stringify({
+          v: 1,
+          id: 'x@2026-01-01T00:00:00.000Z',
+          site: '000001',
+          equipment: 'battery',
+          device: 'bank',
+          rule: 'soc_low',
+          field: 'soc',
+          state: 'raised',
+          level: 'fault',
+          value: 3,
+          threshold: 5,
+          raisedAt: '2026-01-01T00:00:00.000Z',
+          ts: '2026-01-01T00:00:00.000Z',
+          message: '<img src=x onerror=alert(1)>',
+        }),
+      ),
+      null,
+    );
+    const cookie = await login();
+    const res = await app.inject({ method: 'GET', url: '/alarms', headers: { cookie } });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(res.body).not.toContain('<img src=x');
+  });
+
+  it('refuses import names that leave the folder', async () => {
+    const cookie = await login();
+    const res = await app.inject({
+      method: 'GET',
+      url: '/import/file?name=..%2F..%2Fetc%2Fpasswd',
+      headers: { cookie },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain('is not a file name in the import folder');
+  });
+});
+
+describe('console configuration', () => {
+  it('will not start without a password or token', () => {
+    expect(() => loadConfig(consoleConfigSchema, {})).toThrow(/CONSOLE_PASSWORD/);
+    expect(loadConfig(consoleConfigSchema, { CONSOLE_TOKEN: TOKEN }).CONSOLE_PORT).toBe(8080);
+    const cfg = loadConfig(consoleConfigSchema, { CONSOLE_PASSWORD: PASSWORD });
+    expect(cfg.CONSOLE_HOST).toBe('127.0.0.1');
+    expect(cfg.HEALTH_PORT).toBe(9107);
+    expect(cfg.CONSOLE_SERVICES.parser).toBe('http://127.0.0.1:9102');
+  });
+
+  it('reads the password from CONSOLE_PASSWORD_FILE', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const file = join(dir, 'pw');
+    await writeFile(file, `${PASSWORD}\n`);
+    expect(loadConfig(consoleConfigSchema, { CONSOLE_PASSWORD_FILE: file }).CONSOLE_PASSWORD).toBe(PASSWORD);
+  });
+});

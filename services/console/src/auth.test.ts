@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { bearerToken, originAllowed, SessionSigner, safeNextPath, secretEquals } from './auth.js';
+
+describe('secretEquals', () => {
+  it('accepts only the exact secret, whatever the lengths', () => {
+    expect(secretEquals('correct horse', 'correct horse')).toBe(true);
+    expect(secretEquals('correct hors', 'correct horse')).toBe(false);
+    expect(secretEquals('', 'correct horse')).toBe(false);
+    expect(secretEquals('correct horse battery staple', 'correct horse')).toBe(false);
+  });
+});
+
+describe('SessionSigner', () => {
+  it('verifies its own sessions until they expire', () => {
+    const signer = new SessionSigner(undefined, 60_000);
+    const token = signer.issue(1_000_000);
+    expect(signer.verify(token, 1_000_000)).toBe(true);
+    expect(signer.verify(token, 1_059_999)).toBe(true);
+    expect(signer.verify(token, 1_060_000)).toBe(false);
+  });
+
+  it('refuses forged, altered and foreign sessions', () => {
+    const a = new SessionSigner('a'.repeat(32), 60_000);
+    const b = new SessionSigner('b'.repeat(32), 60_000);
+    const token = a.issue();
+    expect(b.verify(token)).toBe(false);
+    const [expires, nonce, mac] = token.split('.');
+    expect(a.verify(`${Number(expires) + 1_000_000}.${nonce}.${mac}`)).toBe(false);
+    expect(a.verify(undefined)).toBe(false);
+    expect(a.verify('')).toBe(false);
+    expect(a.verify('garbage')).toBe(false);
+    expect(a.verify(`${token}x`)).toBe(false);
+  });
+
+  it('uses a random secret per process when none is configured', () => {
+    expect(new SessionSigner(undefined, 60_000).verify(new SessionSigner(undefined, 60_000).issue())).toBe(
+      false,
+    );
+  });
+});
+
+describe('bearerToken', () => {
+  it('reads Authorization: Bearer', () => {
+    expect(bearerToken('Bearer abc.def')).toBe('abc.def');
+    expect(bearerToken('bearer abc')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
+  });
+});
+
+describe('originAllowed (CSRF)', () => {
+  it('allows the console itself and configured origins', () => {
+    expect(originAllowed({ origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080' }, [])).toBe(true);
+    expect(
+      originAllowed({ origin: 'https://ops.example.com', host: '10.0.0.5:8080' }, [
+        'https://ops.example.com/',
+      ]),
+    ).toBe(true);
+    expect(originAllowed({ referer: 'http://127.0.0.1:8080/dead-letters', host: '127.0.0.1:8080' }, [])).toBe(
+      true,
+    );
+  });
+
+  it('refuses other sites and requests without any origin', () => {
+    expect(originAllowed({ origin: 'http://evil.example', host: '127.0.0.1:8080' }, [])).toBe(false);
+    expect(originAllowed({ origin: 'http://127.0.0.1:8081', host: '127.0.0.1:8080' }, [])).toBe(false);
+    expect(originAllowed({ origin: 'null', host: '127.0.0.1:8080' }, [])).toBe(false);
+    expect(originAllowed({ host: '127.0.0.1:8080' }, [])).toBe(false);
+    expect(originAllowed({ referer: 'not a url', host: '127.0.0.1:8080' }, [])).toBe(false);
+  });
+});
+
+describe('safeNextPath', () => {
+  it('keeps local paths and refuses open redirects', () => {
+    expect(safeNextPath('/dead-letters?before=0:5')).toBe('/dead-letters?before=0:5');
+    expect(safeNextPath('//evil.example/x')).toBe('/');
+    expect(safeNextPath('https://evil.example')).toBe('/');
+    expect(safeNextPath('/\\evil.example')).toBe('/');
+    expect(safeNextPath(undefined)).toBe('/');
+  });
+});

@@ -1,0 +1,103 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Authentication of the console. Secrets are compared in constant time over fixed-length digests, so
+ * neither the content nor the length of the password leaks through response timing.
+ */
+export function secretEquals(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+export const SESSION_COOKIE = 'gs_console';
+
+/**
+ * A session is `<expiresAtMs>.<nonce>.<hmac>`: stateless (nothing to store), unforgeable without the
+ * secret, and it expires on its own. The secret is random per process unless configured, so a
+ * restarted console logs everybody out rather than trusting a secret that sat in a file.
+ */
+export class SessionSigner {
+  private readonly secret: Buffer;
+
+  constructor(
+    secret: string | undefined,
+    private readonly ttlMs: number,
+  ) {
+    this.secret = secret === undefined ? randomBytes(32) : Buffer.from(secret, 'utf8');
+  }
+
+  issue(now = Date.now()): string {
+    const body = `${now + this.ttlMs}.${randomBytes(12).toString('base64url')}`;
+    return `${body}.${this.mac(body)}`;
+  }
+
+  verify(token: string | undefined, now = Date.now()): boolean {
+    if (token === undefined || token.length > 200) return false;
+    const last = token.lastIndexOf('.');
+    if (last <= 0) return false;
+    const body = token.slice(0, last);
+    const mac = Buffer.from(token.slice(last + 1), 'utf8');
+    const expected = Buffer.from(this.mac(body), 'utf8');
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return false;
+    const expires = Number(body.slice(0, body.indexOf('.')));
+    return Number.isFinite(expires) && expires > now;
+  }
+
+  get maxAgeSeconds(): number {
+    return Math.floor(this.ttlMs / 1000);
+  }
+
+  private mac(body: string): string {
+    return createHmac('sha256', this.secret).update(body).digest('base64url');
+  }
+}
+
+/** `Authorization: Bearer <token>` → the token, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * CSRF defence for state-changing requests (besides the SameSite=Strict cookie): the browser's Origin
+ * (or, failing that, Referer) must be the console itself or an allowed origin. A request with neither
+ * is refused: every browser sends Origin on a cross-site POST, so only non-browser clients omit both,
+ * and those use the bearer token, which is not checked here.
+ */
+export function originAllowed(
+  headers: { origin?: string | undefined; referer?: string | undefined; host?: string | undefined },
+  allowedOrigins: readonly string[],
+): boolean {
+  let origin = headers.origin;
+  if (origin === undefined || origin === 'null') {
+    if (headers.referer === undefined) return false;
+    try {
+      origin = new URL(headers.referer).origin;
+    } catch {
+      return false;
+    }
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (headers.host !== undefined) {
+    // Through URL on both sides, so `host:80` and `http://host` (default port dropped) compare equal.
+    try {
+      if (new URL(`${parsed.protocol}//${headers.host}`).host === parsed.host) return true;
+    } catch {
+      // an unparsable Host header matches nothing
+    }
+  }
+  return allowedOrigins.some((allowed) => allowed.replace(/\/+$/, '') === parsed.origin);
+}
+
+/** Only local paths as a redirect target after login: `//evil.example` or `https://…` would be an open redirect. */
+export function safeNextPath(next: unknown): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\'))
+    return '/';
+  return next;
+}

@@ -1,0 +1,80 @@
+import { checkArchiveEnv } from '@gridstream/archive';
+import { archiveLocationEnvShape, athenaEnvShape, glueEnvShape } from '@gridstream/archive-tools';
+import { envBoolean, envInt, envMap } from '@gridstream/config';
+import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
+import { runtimeEnvShape } from '@gridstream/runtime';
+import { DEFAULT_TOPICS } from '@gridstream/schema';
+import { z } from 'zod';
+
+/** Health servers of the pipeline on one machine (deploy/local/services.sh ports). */
+export const DEFAULT_CONSOLE_SERVICES =
+  'bridge=http://127.0.0.1:9101,parser=http://127.0.0.1:9102,influx-writer=http://127.0.0.1:9103,' +
+  'modbus-collector=http://127.0.0.1:9104,opcua-collector=http://127.0.0.1:9105,archiver=http://127.0.0.1:9106';
+
+const GiB = 1024 * 1024 * 1024;
+
+export const consoleConfigSchema = z
+  .object({
+    ...runtimeEnvShape(9107),
+    ...kafkaEnvShape,
+    ...archiveLocationEnvShape,
+    // The query page runs `gridstream query`'s engines: the same archive and Athena variables.
+    GLUE_DATABASE: glueEnvShape.GLUE_DATABASE,
+    ...athenaEnvShape,
+    CONSOLE_HOST: z.string().default('127.0.0.1'),
+    CONSOLE_PORT: envInt(8080, { min: 0, max: 65535 }),
+    /** Operator password for the login form (or CONSOLE_PASSWORD_FILE). */
+    CONSOLE_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+    /** Bearer token for scripts calling the JSON API (or CONSOLE_TOKEN_FILE). */
+    CONSOLE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Signs session cookies; random per process when unset (a restart then logs everybody out). */
+    CONSOLE_SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    CONSOLE_SESSION_HOURS: envInt(12, { min: 1, max: 24 * 30 }),
+    /** Set when the console is served over https (behind a TLS proxy): cookies get `Secure`. */
+    CONSOLE_SECURE_COOKIES: envBoolean(false),
+    /** Extra origins allowed to POST (a reverse proxy's public URL); the console's own host always is. */
+    CONSOLE_ALLOWED_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ),
+    /** `name=http://host:port` of each service's health server; polled for readiness and metrics. */
+    CONSOLE_SERVICES: envMap(DEFAULT_CONSOLE_SERVICES),
+    CONSOLE_POLL_INTERVAL_MS: envInt(5_000, { min: 1_000, max: 60_000 }),
+    /** Consumer groups whose lag is shown (the services' own defaults). */
+    PARSER_GROUP_ID: z.string().default('gridstream-parser'),
+    WRITER_GROUP_ID: z.string().default('gridstream-influx-writer'),
+    ARCHIVER_GROUP_ID: z.string().default('gridstream-archiver'),
+    /** Compacted topic remembering which dead letters were replayed (survives console restarts). */
+    KAFKA_TOPIC_DLQ_REPLAYS: z.string().default(`${DEFAULT_TOPICS.dlq}.replays`),
+    CONSOLE_IMPORT_DIR: z.string().min(1).default('.local/imports'),
+    CONSOLE_UPLOAD_MAX_BYTES: envInt(2 * GiB, { min: 1_024 }),
+    /** Rows a query may return to the page; more are cut off (and the page says so). */
+    CONSOLE_QUERY_MAX_ROWS: envInt(5_000, { min: 1, max: 1_000_000 }),
+  })
+  .superRefine((cfg, ctx) => {
+    checkKafkaEnv(cfg, ctx);
+    checkArchiveEnv(cfg, ctx);
+    if (cfg.CONSOLE_PASSWORD === undefined && cfg.CONSOLE_TOKEN === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CONSOLE_PASSWORD'],
+        message:
+          'set CONSOLE_PASSWORD (or CONSOLE_PASSWORD_FILE) or CONSOLE_TOKEN: the console never runs without authentication',
+      });
+    }
+    for (const [name, url] of Object.entries(cfg.CONSOLE_SERVICES)) {
+      if (!/^https?:\/\/[^\s/]+/.test(url))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['CONSOLE_SERVICES'],
+          message: `${name}: "${url}" is not an http(s) URL`,
+        });
+    }
+  });
+
+export type ConsoleConfig = z.infer<typeof consoleConfigSchema>;

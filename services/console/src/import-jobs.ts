@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+
+/** The importer's progress and summary as the page shows them (contract in notes: importFiles). */
+export interface JobProgress {
+  file?: string;
+  rowsRead: number;
+  rowsSent: number;
+  rowsRejected: number;
+  bytesRead: number;
+  bytesTotal: number;
+}
+
+export interface JobReject {
+  file: string;
+  line: number;
+  reason: string;
+  detail: string;
+}
+
+/** The parts of the importer's ImportSummary the page shows. */
+export interface JobSummary {
+  files: { file: string; rowsRead: number; rowsSent: number; rowsRejected: number; error?: string }[];
+  rowsRead: number;
+  rowsSent: number;
+  rowsRejected: number;
+  messagesSent: number;
+  rejects: JobReject[];
+  rejectsTotal: number;
+  durationMs: number;
+}
+
+export type JobState = 'running' | 'done' | 'failed';
+
+export interface ImportJob {
+  id: string;
+  files: string[];
+  state: JobState;
+  startedAt: string;
+  finishedAt?: string;
+  progress: JobProgress;
+  summary?: JobSummary;
+  error?: string;
+}
+
+export type RunImport = (onProgress: (p: JobProgress) => void) => Promise<JobSummary>;
+
+/**
+ * Import jobs running in this process. A job's progress is what the importer last REPORTED — the page
+ * never extrapolates — and a job that throws ends as `failed` with the error, so the page says the job
+ * died instead of showing a bar that keeps moving (the old tool's fault).
+ */
+export class ImportJobs {
+  private readonly jobs = new Map<string, ImportJob>();
+  readonly events = new EventEmitter();
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly keep = 50) {
+    this.events.setMaxListeners(0);
+  }
+
+  start(files: string[], run: RunImport, onEnd?: (job: ImportJob) => void): ImportJob {
+    const job: ImportJob = {
+      id: randomBytes(8).toString('hex'),
+      files,
+      state: 'running',
+      startedAt: new Date().toISOString(),
+      progress: { rowsRead: 0, rowsSent: 0, rowsRejected: 0, bytesRead: 0, bytesTotal: 0 },
+    };
+    this.jobs.set(job.id, job);
+    this.prune();
+    const task = (async () => {
+      try {
+        const summary = await run((p) => {
+          job.progress = { ...p };
+          this.events.emit(job.id, job);
+        });
+        job.summary = summary;
+        job.progress = {
+          ...job.progress,
+          rowsRead: summary.rowsRead,
+          rowsSent: summary.rowsSent,
+          rowsRejected: summary.rowsRejected,
+          bytesRead: job.progress.bytesTotal,
+        };
+        job.state = 'done';
+      } catch (error) {
+        job.state = 'failed';
+        job.error = (error as Error).message || String(error);
+        // ImportAbortedError carries how far the import got: show that, not a guess.
+        const partial = (error as { summary?: JobSummary }).summary;
+        if (partial && typeof partial === 'object' && Array.isArray(partial.rejects)) job.summary = partial;
+      }
+      job.finishedAt = new Date().toISOString();
+      onEnd?.(job);
+      this.events.emit(job.id, job);
+    })();
+    this.running.add(task);
+    void task.finally(() => this.running.delete(task));
+    return job;
+  }
+
+  get(id: string): ImportJob | undefined {
+    return this.jobs.get(id);
+  }
+
+  list(): ImportJob[] {
+    return [...this.jobs.values()].reverse();
+  }
+
+  /** Waits for running jobs (shutdown): each ends sent or failed, never half-reported. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+
+  private prune(): void {
+    for (const [id, job] of this.jobs) {
+      if (this.jobs.size <= this.keep) break;
+      if (job.state !== 'running') this.jobs.delete(id);
+    }
+  }
+}

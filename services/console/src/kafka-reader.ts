@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { type InMessage, type Kafka, toInMessage } from '@gridstream/kafka';
+import type { Logger } from '@gridstream/runtime';
+
+export interface OffsetRange {
+  partition: number;
+  /** First offset to read (inclusive). */
+  from: bigint;
+  /** Offset to stop before (exclusive). */
+  to: bigint;
+}
+
+/** Unique group per reader: the console never commits, so it never moves any service's offsets. */
+function readerGroup(purpose: string): string {
+  return `gridstream-console-${purpose}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Reads exact offset ranges of a topic (a page of dead letters, one letter) with a throwaway consumer:
+ * kafkajs has no manual assignment, so the consumer joins its own single-member group, seeks each wanted
+ * partition and stops once every range is read. Nothing is committed. Offsets that no longer exist
+ * (retention deleted them) are simply missing from the answer.
+ */
+export async function readRanges(
+  kafka: Kafka,
+  topic: string,
+  ranges: OffsetRange[],
+  timeoutMs = 20_000,
+): Promise<InMessage[]> {
+  const wanted = ranges.filter((r) => r.to > r.from);
+  if (wanted.length === 0) return [];
+  const consumer = kafka.consumer({
+    groupId: readerGroup('reader'),
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 200,
+  });
+  const byPartition = new Map(wanted.map((r) => [r.partition, r]));
+  const pending = new Set(wanted.map((r) => r.partition));
+  const out: InMessage[] = [];
+  const seen = new Set<string>();
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const range = byPartition.get(batch.partition);
+        if (!range || !pending.has(batch.partition)) return;
+        for (const message of batch.messages) {
+          const offset = BigInt(message.offset);
+          if (offset >= range.from && offset < range.to && !seen.has(`${batch.partition}/${offset}`)) {
+            seen.add(`${batch.partition}/${offset}`);
+            out.push(toInMessage(topic, batch.partition, message));
+          }
+          if (offset >= range.to - 1n) pending.delete(batch.partition);
+        }
+        // The range may end at a gap (compaction, transaction markers): the batch's high watermark says so.
+        if (BigInt(batch.highWatermark) <= range.to) {
+          const last = batch.messages.at(-1);
+          if (last === undefined || BigInt(last.offset) >= BigInt(batch.highWatermark) - 1n)
+            pending.delete(batch.partition);
+        }
+        if (pending.size === 0) resolveDone();
+      },
+    });
+    for (const range of wanted)
+      consumer.seek({ topic, partition: range.partition, offset: String(range.from) });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      done,
+      new Promise<void>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`reading ${topic} took longer than ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}
+
+/**
+ * Follows a whole topic from the beginning for the life of the console (active alarms, replay marks).
+ * Both topics are keyed and small (compacted), so holding their latest state in memory is cheap.
+ * `caughtUp` resolves once the reader has reached the end offsets it saw at start.
+ */
+export async function tailTopic(
+  kafka: Kafka,
+  topic: string,
+  purpose: string,
+  onMessage: (message: InMessage) => void,
+  logger: Logger,
+): Promise<{ stop(): Promise<void>; caughtUp: Promise<void>; check(): { ok: boolean; detail?: string } }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<number, bigint>();
+  try {
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      if (BigInt(o.high) > BigInt(o.low)) ends.set(o.partition, BigInt(o.high));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  let resolveCaughtUp: () => void = () => undefined;
+  const caughtUp = new Promise<void>((r) => {
+    resolveCaughtUp = r;
+  });
+  if (ends.size === 0) resolveCaughtUp();
+  let crashed: string | undefined;
+  const consumer = kafka.consumer({ groupId: readerGroup(purpose), allowAutoTopicCreation: false });
+  consumer.on(consumer.events.CRASH, (event) => {
+    crashed = String(event.payload.error?.message ?? event.payload.error);
+    logger.error({ err: event.payload.error, topic }, 'topic reader crashed');
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      try {
+        onMessage(toInMessage(topic, partition, message));
+      } catch (error) {
+        logger.warn({ err: error, topic, partition, offset: message.offset }, 'unreadable message skipped');
+      }
+      const end = ends.get(partition);
+      if (end !== undefined && BigInt(message.offset) >= end - 1n) {
+        ends.delete(partition);
+        if (ends.size === 0) resolveCaughtUp();
+      }
+    },
+  });
+  return {
+    caughtUp,
+    check: () => (crashed ? { ok: false, detail: `${topic}: ${crashed}` } : { ok: true }),
+    stop: () => consumer.disconnect(),
+  };
+}
