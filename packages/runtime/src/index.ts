@@ -8,6 +8,17 @@ export {
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
 export { createMetricsRegistry } from './metrics.js';
 export {
+  METRICS_MEASUREMENT,
+  type MetricSnapshot,
+  type MetricsPushEnv,
+  type MetricsPusher,
+  type MetricsPusherOptions,
+  metricsPushEnvShape,
+  metricsPushFromEnv,
+  metricsToLines,
+  startMetricsPush,
+} from './metrics-push.js';
+export {
   type CheckResult,
   type LifecycleState,
   Readiness,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { startHealthServer } from './health-server.js';
 import { createLogger, LOG_LEVELS, type Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
+import { type MetricsPushEnv, metricsPushEnvShape, metricsPushFromEnv } from './metrics-push.js';
 import { Readiness } from './readiness.js';
 import { redactSecrets } from './redact.js';
 
@@ -14,9 +15,10 @@ export function runtimeEnvShape(defaultHealthPort: number) {
     HEALTH_HOST: z.string().default('127.0.0.1'),
     HEALTH_PORT: envInt(defaultHealthPort, { min: 0, max: 65535 }),
     SHUTDOWN_TIMEOUT_MS: envInt(30_000, { min: 1_000 }),
+    ...metricsPushEnvShape,
   };
 }
-export interface RuntimeEnv {
+export interface RuntimeEnv extends MetricsPushEnv {
   LOG_LEVEL: (typeof LOG_LEVELS)[number];
   HEALTH_HOST: string;
   HEALTH_PORT: number;
@@ -71,6 +73,8 @@ export async function runService<C extends RuntimeEnv>(options: {
     metrics,
     logger,
   });
+  // Off unless METRICS_INFLUX_URL is set; started before the service so its start-up shows in the charts.
+  const metricsPush = metricsPushFromEnv(config, metrics, options.name, logger);
 
   let running: RunningService | undefined;
   let stopping: Promise<void> | undefined;
@@ -95,6 +99,8 @@ export async function runService<C extends RuntimeEnv>(options: {
         exitCode = 1;
       }
       readiness.state = 'stopped';
+      // After the service stopped, so the final counts are pushed; bounded by its request timeout.
+      await metricsPush?.stop();
       await health.close().catch(() => undefined);
       clearTimeout(deadline);
       logger.info({ exitCode }, 'stopped');
