@@ -36,7 +36,7 @@ infra: ## install (if missing) and start Kafka, RabbitMQ and InfluxDB on loopbac
 infra-down: ## stop the local infrastructure (by pid)
 	deploy/local/infra.sh down
 
-topic: build ## create telemetry.raw/parsed/dlq (KAFKA_TOPIC_PARTITIONS, KAFKA_REPLICATION_FACTOR)
+topic: build ## create telemetry.raw/parsed/dlq/alarms (KAFKA_TOPIC_PARTITIONS, KAFKA_REPLICATION_FACTOR)
 	node packages/cli/dist/main.js topics create
 
 connector: build ## declare the RabbitMQ exchange/queue/binding and run the bridge (foreground)
@@ -60,10 +60,16 @@ simulation: build ## run every simulator: gateway → RabbitMQ (SIM_RATE/s), ESS
 
 # The demo's gateway sites are in Korea, like the reference gateway: their wall-clock timestamps are KST.
 # The archive goes to .local/archive (no bucket configured); query it with `gridstream query`.
+# The parser checks quality and the ESS protection alarms; the ESS simulator overheats rack 1 every 10 min
+# (one alarm episode: warning, fault, back to warning, cleared). Services push their metrics to InfluxDB
+# (gridstream_metrics) for the pipeline-health dashboard. The console is on http://127.0.0.1:8080.
 demo: infra build topic ## everything on its defaults: infra, topics, all services and simulators; live counts
 	$(SIMULATORS) PARSER_DEFAULT_TIMEZONE=$${PARSER_DEFAULT_TIMEZONE:-Asia/Seoul} \
 	  MODBUS_CONFIG=$${MODBUS_CONFIG:-sample/modbus/collector-local.yaml} \
 	  OPCUA_CONFIG=$${OPCUA_CONFIG:-sample/opcua/collector-local.yaml} \
+	  QUALITY_CONFIG=$${QUALITY_CONFIG:-sample/quality/ess-protection.yaml} \
+	  SIM_MODBUS_SCENARIO=$${SIM_MODBUS_SCENARIO:-over-temperature} \
+	  METRICS_INFLUX_URL=$${METRICS_INFLUX_URL:-http://127.0.0.1:8086} \
 	  deploy/local/services.sh start
 	deploy/local/demo-watch.sh
 
@@ -83,13 +89,14 @@ test-unit: install ## unit tests only (no servers needed)
 test-int: infra-test build ## integration tests only
 	npx vitest run --project integration
 
-# The pipeline steps write bench/results/latest.md; the collectors' and the archive's measurements append
-# their sections (the archive one needs the moto server, hence infra-test).
+# The pipeline steps write bench/results/latest.md; the collectors', the archive's and the file import's
+# measurements append their sections (the archive one needs the moto server, hence infra-test).
 bench: infra-test build ## measure throughput, latency and memory; writes bench/results/latest.md
 	node bench/dist/run-all.js
 	node services/modbus-collector/dist/bench/modbus-bench.js | tee -a bench/results/latest.md
 	{ echo '## OPC UA'; echo; echo '```json'; node services/opcua-collector/bench/opcua-items.ts --devices 1000 --points 10 --seconds 30; echo '```'; } | tee -a bench/results/latest.md
 	node services/archiver/dist/bench/archive-bench.js | tee -a bench/results/latest.md
+	node bench/dist/import-bench.js | tee -a bench/results/latest.md
 
 up: ## docker compose: the whole stack where a Docker engine exists
 	docker compose up -d --wait

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '@gridstream/config';
 import { kafkaEnvShape } from '@gridstream/kafka';
@@ -28,11 +28,13 @@ interface ComposeService {
   command?: string[];
   restart?: string;
   healthcheck?: { test?: string[]; disable?: boolean };
+  entrypoint?: string[];
+  hostname?: string;
   depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string | number | null>;
   ports?: { target: number; published?: string; host_ip?: string }[];
   stop_grace_period?: string;
-  volumes?: { type: string; source?: string; target: string }[];
+  volumes?: { type: string; source?: string; target: string; read_only?: boolean }[];
 }
 interface ComposeModel {
   services: Record<string, ComposeService>;
@@ -53,8 +55,8 @@ const cleanEnv = {
   ...(process.env.GRIDSTREAM_HOME ? { GRIDSTREAM_HOME: process.env.GRIDSTREAM_HOME } : {}),
 };
 
-async function validatorOutput(args: string[]): Promise<string> {
-  return (await run(validator, args, { env: cleanEnv, maxBuffer: 32 * 1024 * 1024 })).stdout;
+async function validatorOutput(args: string[], env: Record<string, string> = {}): Promise<string> {
+  return (await run(validator, args, { env: { ...cleanEnv, ...env }, maxBuffer: 32 * 1024 * 1024 })).stdout;
 }
 
 async function composeModel(extra: string[] = []): Promise<ComposeModel> {
@@ -361,6 +363,7 @@ function tagOf(ref: string): string {
   return colon > name.lastIndexOf('/') ? name.slice(colon + 1) : '';
 }
 
+const AWS_SDK_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 const VARIABLE_REFERENCE = /^\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}$/;
 const SECRET_NAME = /PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY/i;
 
@@ -470,11 +473,22 @@ async function expectHealthPorts(df: Dockerfile): Promise<void> {
   for (const [service, args] of imageBuilds(df)) {
     if (service === 'cli') continue;
     const image = imageConfig(df, args);
-    const healthPort = (await serviceSchema(service)).shape.HEALTH_PORT!.parse(undefined) as number;
+    const schema = await serviceSchema(service);
+    const healthPort = schema.shape.HEALTH_PORT!.parse(undefined) as number;
     expect(image.env.HEALTH_PORT, `SERVICE=${service}: ENV HEALTH_PORT`).toBe(String(healthPort));
     expect(image.env.HEALTH_HOST, `SERVICE=${service}: ENV HEALTH_HOST`).toBe('0.0.0.0');
     expect(image.env.NODE_ENV, `SERVICE=${service}: ENV NODE_ENV`).toBe('production');
-    expect(image.exposedPorts, `SERVICE=${service}: EXPOSE`).toEqual([`${healthPort}/tcp`]);
+    // Every port the service listens on by default (HEALTH_PORT, the console's CONSOLE_PORT), and no other.
+    const listens = Object.entries(schema.shape)
+      .filter(([key]) => key.endsWith('_PORT'))
+      .map(([, field]) => field.parse(undefined))
+      .filter((port): port is number => typeof port === 'number')
+      .map((port) => `${port}/tcp`)
+      .sort();
+    expect(image.exposedPorts, `SERVICE=${service}: EXPOSE`).toEqual(listens);
+    // A server that binds loopback by default (CONSOLE_HOST) is unreachable through a port mapping.
+    for (const key of Object.keys(schema.shape).filter((k) => k.endsWith('_HOST') && k !== 'HEALTH_HOST'))
+      if (listens.length > 1) expect(image.env[key], `SERVICE=${service}: ENV ${key}`).toBe('0.0.0.0');
     const compose = composeService(service);
     if (compose) {
       const [name, svc] = compose;
@@ -575,7 +589,11 @@ describe('docker-compose.yml', () => {
       const tag = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : '';
       expect(tag, `${name}: ${image}`).not.toBe('');
       expect(tag, `${name}: ${image}`).not.toBe('latest');
-      if (!svc.build) expect(tag, `${name}: ${image} names a version`).toMatch(/^\d+(\.\d+)+/);
+      // A version number, or MinIO's timestamped release names (RELEASE.2025-09-07T16-13-09Z).
+      if (!svc.build)
+        expect(tag, `${name}: ${image} names a version`).toMatch(
+          /^(?:\d+(\.\d+)+|RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)/,
+        );
     }
   });
 
@@ -608,8 +626,10 @@ describe('docker-compose.yml', () => {
       // The CLI's topics command reads the Kafka variables (and nothing a service image adds).
       const schema = service === 'cli' ? undefined : await serviceSchema(service);
       const declared = Object.keys(schema ? schema.shape : kafkaEnvShape);
-      // loadConfig also accepts <NAME>_FILE (a mounted secret) for every declared NAME.
-      const known = new Set([...declared, ...declared.map((k) => `${k}_FILE`)]);
+      // loadConfig also accepts <NAME>_FILE (a mounted secret) for every declared NAME. A service with an
+      // S3 archive also gets the AWS SDK's own credential variables, which are deliberately not ours.
+      const sdk = declared.includes('ARCHIVE_S3_BUCKET') ? AWS_SDK_VARIABLES : [];
+      const known = new Set([...declared, ...declared.map((k) => `${k}_FILE`), ...sdk]);
       const unknown = Object.keys(env).filter((k) => !known.has(k));
       expect(unknown, `${name}: variables its config does not declare`).toEqual([]);
       if (schema) {
@@ -644,7 +664,213 @@ describe('docker-compose.yml', () => {
     expect(resolved.services.kafka?.environment?.KAFKA_LOG_DIRS).toBe('/var/lib/kafka/data');
     expect(mounts('rabbitmq')).toContain('/var/lib/rabbitmq');
     expect(mounts('influxdb')).toContain('/var/lib/influxdb');
+    expect(mounts('grafana')).toContain('/var/lib/grafana');
+    expect(mounts('minio')).toContain('/data');
     expect(resolved.services.kafka?.environment?.KAFKA_AUTO_CREATE_TOPICS_ENABLE).toBe('false');
+  });
+});
+
+/** `| `name` | ... |` rows of README.md's Docker section, by the name in their first cell. */
+function readmeDockerRows(): Map<string, string> {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = readme.search(/^## Docker\b/m);
+  expect(start, 'README.md has a "## Docker" section').toBeGreaterThanOrEqual(0);
+  const rest = readme.slice(start + 1);
+  const end = rest.search(/^## /m);
+  const section = end < 0 ? rest : rest.slice(0, end);
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const first = /^\|\s*`([^`]+)`/.exec(line);
+    if (first) rows.set(first[1]!, line);
+  }
+  return rows;
+}
+
+describe('docker-compose.yml: the complete stack', () => {
+  it('runs every service in services/, Grafana, MinIO and the setup jobs', () => {
+    const built = new Set(gridstreamServices().map(([, , service]) => service));
+    for (const dir of readdirSync(join(root, 'services'))) {
+      if (!existsSync(join(root, 'services', dir, 'package.json'))) continue;
+      expect(built.has(dir), `services/${dir} is built and run by docker-compose.yml`).toBe(true);
+    }
+    for (const name of [
+      'kafka',
+      'rabbitmq',
+      'influxdb',
+      'grafana',
+      'minio',
+      'topics',
+      'minio-init',
+      'influxdb-init',
+    ])
+      expect(Object.keys(resolved.services), name).toContain(name);
+  });
+
+  it('gives every container a health check unless it is a one-shot job, and conditions on every depends_on', () => {
+    for (const [name, svc] of Object.entries(resolved.services)) {
+      if (!isJob(svc)) {
+        expect(svc.healthcheck?.test?.length, `${name} healthcheck`).toBeGreaterThan(0);
+        expect(svc.healthcheck?.disable, `${name} healthcheck disabled`).not.toBe(true);
+      }
+      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {}))
+        expect(['service_healthy', 'service_completed_successfully'], `${name} -> ${dep}`).toContain(
+          condition,
+        );
+    }
+  });
+
+  it('pushes every gridstream service’s metrics into the InfluxDB database the init job creates', () => {
+    const init = (resolved.services['influxdb-init']?.command ?? []).join(' ');
+    const writer = resolved.services['influx-writer']?.environment ?? {};
+    expect(init).toContain(`CREATE DATABASE ${writer.INFLUX_DATABASE}`);
+    for (const [name, svc] of gridstreamServices().filter(([, s]) => !isJob(s))) {
+      expect(svc.environment?.METRICS_INFLUX_URL, name).toBe('http://influxdb:8086');
+      const db = svc.environment?.METRICS_INFLUX_DB;
+      expect(db, name).toBeTruthy();
+      expect(init, `${name}: its metrics database is created`).toContain(`CREATE DATABASE ${db}`);
+      expect(svc.depends_on?.['influxdb-init']?.condition, name).toBe('service_completed_successfully');
+    }
+  });
+
+  it('archives into the MinIO bucket that the minio-init job creates, path style', () => {
+    const init = resolved.services['minio-init']!;
+    expect(init.entrypoint?.join(' ')).toContain('mc mb --ignore-existing');
+    expect(init.depends_on?.minio?.condition).toBe('service_healthy');
+    for (const name of ['archiver', 'console']) {
+      const env = resolved.services[name]?.environment ?? {};
+      expect(env.ARCHIVE_S3_BUCKET, name).toBe(init.environment?.ARCHIVE_S3_BUCKET);
+      expect(env.ARCHIVE_S3_ENDPOINT, name).toBe('http://minio:9000');
+      expect(env.ARCHIVE_S3_FORCE_PATH_STYLE, name).toBe('true');
+      expect(resolved.services[name]?.depends_on?.['minio-init']?.condition, name).toBe(
+        'service_completed_successfully',
+      );
+      // The SDK's key pair is MinIO's user: the same variables on both sides.
+      expect(raw.services[name]?.environment?.AWS_ACCESS_KEY_ID, name).toBe(
+        raw.services.minio?.environment?.MINIO_ROOT_USER,
+      );
+      expect(raw.services[name]?.environment?.AWS_SECRET_ACCESS_KEY, name).toBe(
+        raw.services.minio?.environment?.MINIO_ROOT_PASSWORD,
+      );
+    }
+  });
+
+  it('provisions Grafana from files in the repository, mounted read-only, with no manual step', () => {
+    const grafana = resolved.services.grafana!;
+    const binds = new Map(
+      (grafana.volumes ?? []).filter((v) => v.type === 'bind').map((v) => [v.target, v] as const),
+    );
+    const provisioning = binds.get('/etc/grafana/provisioning');
+    const dashboards = binds.get('/var/lib/grafana/dashboards');
+    expect(provisioning && relative(root, provisioning.source!)).toBe('deploy/grafana/provisioning');
+    expect(dashboards && relative(root, dashboards.source!)).toBe('deploy/grafana/dashboards');
+    expect(provisioning?.read_only, 'provisioning read-only').toBe(true);
+    expect(dashboards?.read_only, 'dashboards read-only').toBe(true);
+    for (const file of ['datasources/influxdb.yaml', 'dashboards/gridstream.yaml'])
+      expect(existsSync(join(provisioning!.source!, file)), `deploy/grafana/provisioning/${file}`).toBe(true);
+    for (const board of ['microgrid-overview', 'ess-site', 'pipeline-health'])
+      expect(
+        existsSync(join(dashboards!.source!, `${board}.json`)),
+        `deploy/grafana/dashboards/${board}.json`,
+      ).toBe(true);
+    // The home dashboard is a path inside the container: it must be one of the mounted files.
+    const home = String(grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '');
+    expect(home.startsWith('/var/lib/grafana/dashboards/'), home).toBe(true);
+    expect(
+      existsSync(join(dashboards!.source!, home.slice('/var/lib/grafana/dashboards/'.length))),
+      home,
+    ).toBe(true);
+    // The datasources query this stack's InfluxDB, in databases the init job creates.
+    const datasources = readFileSync(join(provisioning!.source!, 'datasources/influxdb.yaml'), 'utf8');
+    const init = (resolved.services['influxdb-init']?.command ?? []).join(' ');
+    for (const [, url] of datasources.matchAll(/^\s*url:\s*(\S+)/gm))
+      expect(url).toBe('http://influxdb:8086');
+    const dbNames = [...datasources.matchAll(/^\s*dbName:\s*(\S+)/gm)].map((m) => m[1]!);
+    expect(dbNames.length).toBeGreaterThan(0);
+    for (const db of dbNames) expect(init, `datasource database ${db}`).toContain(`CREATE DATABASE ${db}`);
+    // The dashboard provider reads the folder this mount fills.
+    expect(readFileSync(join(provisioning!.source!, 'dashboards/gridstream.yaml'), 'utf8')).toContain(
+      '/var/lib/grafana/dashboards',
+    );
+    expect(grafana.environment?.GF_SECURITY_ADMIN_PASSWORD).toBeTruthy();
+    expect(raw.services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{[A-Z_]+:\?/);
+  });
+
+  it('mounts only files that exist, and the collector configs it names', () => {
+    for (const [name, svc] of Object.entries(resolved.services)) {
+      for (const v of svc.volumes ?? []) {
+        if (v.type !== 'bind') continue;
+        expect(existsSync(v.source!), `${name}: ${v.source}`).toBe(true);
+        // Configuration goes in read-only: a service must not be able to rewrite what it runs with.
+        expect(v.read_only, `${name}: ${v.source} read-only`).toBe(true);
+      }
+    }
+    for (const [name, key] of [
+      ['modbus-collector', 'MODBUS_CONFIG'],
+      ['opcua-collector', 'OPCUA_CONFIG'],
+    ] as const) {
+      const svc = resolved.services[name]!;
+      const path = String(svc.environment?.[key]);
+      // Relative to the image's WORKDIR /app, inside the mounted sample/ folder.
+      const mount = svc.volumes?.find((v) => v.type === 'bind' && `/app/${path}`.startsWith(`${v.target}/`));
+      expect(mount, `${name}: ${key}=${path} is in a mounted folder`).toBeDefined();
+      const onHost = join(mount!.source!, `/app/${path}`.slice(mount!.target.length));
+      expect(statSync(onHost).isFile(), onHost).toBe(true);
+      // The compose configs dial the simulator by its Compose name, not loopback.
+      const text = readFileSync(onHost, 'utf8');
+      expect(text).not.toMatch(/127\.0\.0\.1|localhost/);
+      expect(text).toMatch(/\bsimulator\b/);
+    }
+    expect(resolved.services.simulator?.hostname).toBe('simulator');
+    expect(resolved.services.simulator?.environment?.SIM_OPCUA_HOST).toBe('simulator');
+  });
+
+  it('has no password without a .env: Compose refuses the file, naming each one .env.example leaves empty', async () => {
+    const example = readFileSync(join(root, '.env.example'), 'utf8');
+    const required = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=$/gm)].map((m) => m[1]!);
+    expect(required).toEqual(
+      expect.arrayContaining([
+        'AMQP_PASSWORD',
+        'GRAFANA_ADMIN_PASSWORD',
+        'MINIO_ROOT_PASSWORD',
+        'CONSOLE_PASSWORD',
+      ]),
+    );
+    // Every other assignment in the example is commented out or empty: no value to copy by mistake.
+    expect(example.match(/^[A-Z][A-Z0-9_]*=.+$/gm) ?? []).toEqual([]);
+    const refusal = await validatorOutput(['compose', 'config', '--quiet'], {
+      GS_COMPOSE_NO_PLACEHOLDERS: '1',
+    }).then(
+      () => '',
+      (e: { stderr?: string }) => e.stderr ?? 'failed',
+    );
+    for (const name of required)
+      expect(refusal, name).toContain(`required variable ${name} is missing a value`);
+    // .env holds the real values: git must never see it, nor the image build.
+    expect(readFileSync(join(root, '.gitignore'), 'utf8')).toMatch(/^\.env$/m);
+    expect(readFileSync(join(root, '.dockerignore'), 'utf8')).toMatch(/^\.env$/m);
+  });
+
+  it("documents every container's image, ports and volumes in README.md's Docker table", () => {
+    const rows = readmeDockerRows();
+    for (const [name, svc] of Object.entries(resolved.services)) {
+      const row = rows.get(name);
+      expect(row, `README.md Docker table: a row for ${name}`).toBeDefined();
+      expect(row, `${name}: image`).toContain(`\`${svc.image}\``);
+      for (const port of svc.ports ?? []) {
+        expect(row, `${name}: published port ${port.published}`).toContain(String(port.published));
+        expect(row, `${name}: container port ${port.target}`).toContain(String(port.target));
+      }
+      for (const v of svc.volumes ?? []) {
+        const what = v.type === 'volume' ? v.source! : relative(root, v.source!);
+        expect(row, `${name}: volume ${what}`).toContain(`\`${what}\``);
+        expect(row, `${name}: volume target ${v.target}`).toContain(`\`${v.target}\``);
+      }
+    }
+    for (const volume of Object.keys(resolved.volumes ?? {}))
+      expect(
+        [...rows.values()].some((row) => row.includes(`\`${volume}\``)),
+        `volume ${volume}`,
+      ).toBe(true);
   });
 });
 

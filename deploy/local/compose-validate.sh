@@ -7,11 +7,15 @@
 #   Dockerfile: only that every SERVICE the compose file builds has its svc-<name> stage. The image rules
 #     (pinned bases, non-root user, health check, ports, exec-form CMD) are checked by
 #     test/docker-compose.int.test.ts, which reads the Dockerfile itself.
+# Interpolation uses .env.example (never the developer's .env, so every machine checks the same file),
+# with a placeholder for each password it leaves empty: the file must be valid once those are filled in.
+# GS_COMPOSE_NO_PLACEHOLDERS=1 leaves them empty, to see Compose refuse the file (the test does).
 # Debian's docker-compose 1.29 is not used: it rejects the top-level `name:` of the current specification
 # and does not check durations.
 #
 # Usage: compose-validate.sh [check]           install what is missing, check both files (exit 1 on a problem)
-#        compose-validate.sh compose ARGS...   run that Docker Compose on docker-compose.yml (e.g. config --format json)
+#        compose-validate.sh compose ARGS...   run that Docker Compose on docker-compose.yml with .env.example
+#                                              (e.g. config --format json)
 #        compose-validate.sh link-plugin       also make it the user's `docker compose` (~/.docker/cli-plugins)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,6 +28,7 @@ TOOLS="$GRIDSTREAM_HOME/docker-tools"
 COMPOSE_BIN="$TOOLS/bin/docker-compose"
 COMPOSE_FILE="$GS_REPO_ROOT/docker-compose.yml"
 DOCKERFILE="$GS_REPO_ROOT/deploy/docker/Dockerfile"
+ENV_EXAMPLE="$GS_REPO_ROOT/.env.example"
 
 need_go() {
   command -v go >/dev/null || die "need Go >= 1.21 on PATH to build $1 (https://go.dev/dl), or a docker compose v2+ plugin"
@@ -61,9 +66,24 @@ find_compose() {
   fi
 }
 
+# Runs Compose on docker-compose.yml, interpolating from .env.example: each `NAME=` it leaves empty (the
+# required passwords) gets a placeholder unless the caller's environment sets NAME, which wins over both.
+run_compose() {
+  local line placeholders=()
+  if [[ ${GS_COMPOSE_NO_PLACEHOLDERS:-} != 1 ]]; then
+    while IFS= read -r line; do
+      if [[ $line =~ ^([A-Z][A-Z0-9_]*)=$ ]] && [[ -z ${!BASH_REMATCH[1]:-} ]]; then
+        placeholders+=("${BASH_REMATCH[1]}=compose-validate-placeholder")
+      fi
+    done <"$ENV_EXAMPLE"
+  fi
+  env ${placeholders[@]+"${placeholders[@]}"} "${COMPOSE[@]}" --project-directory "$GS_REPO_ROOT" \
+    -f "$COMPOSE_FILE" --env-file "$ENV_EXAMPLE" "$@"
+}
+
 # The SERVICE build args docker-compose.yml uses, one per line (read from Compose's own resolved model).
 compose_services() {
-  "${COMPOSE[@]}" --project-directory "$GS_REPO_ROOT" -f "$COMPOSE_FILE" config --format json |
+  run_compose config --format json |
     node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       const names = Object.values(JSON.parse(s).services).map((svc) => svc.build?.args?.SERVICE).filter(Boolean);
       console.log([...new Set(names)].sort().join("\n"));
@@ -73,7 +93,7 @@ compose_services() {
 check() {
   local rc=0 s built d missing=() unbuildable=()
   find_compose
-  if ! "${COMPOSE[@]}" --project-directory "$GS_REPO_ROOT" -f "$COMPOSE_FILE" config --quiet; then
+  if ! run_compose config --quiet; then
     log "docker-compose.yml: INVALID (see above)"
     return 1
   fi
@@ -108,7 +128,7 @@ case "${1:-check}" in
   compose)
     shift
     find_compose
-    exec "${COMPOSE[@]}" --project-directory "$GS_REPO_ROOT" -f "$COMPOSE_FILE" "$@"
+    run_compose "$@"
     ;;
   link-plugin)
     install_compose

@@ -14,11 +14,16 @@ gridstream demo is running.
                curl -sG http://127.0.0.1:8086/query --data-urlencode db=gridstream \\
                  --data-urlencode "q=SELECT last(soc) FROM battery GROUP BY site, device, rack"
   RabbitMQ     amqp://127.0.0.1:5672  exchange "microgrid", queue "gridstream.microgrid"
-  Kafka        127.0.0.1:9092  topics telemetry.raw / telemetry.parsed / telemetry.dlq
+  Kafka        127.0.0.1:9092  topics telemetry.raw / telemetry.parsed / telemetry.dlq / telemetry.alarms
+  Console      http://127.0.0.1:8080  (password in ${CONSOLE_PASSWORD_FILE:-$GRIDSTREAM_HOME/console-password}):
+               pipeline, dead letters and replay, file import, archive queries, active alarms
+  Alarms       rack 1 of the ESS simulator overheats every 10 min: InfluxDB measurement "alarms",
+               e.g. q=SELECT * FROM alarms ORDER BY time DESC LIMIT 5
   Modbus       the ESS simulator on 127.0.0.1:5020 (gridstream modbus probe --host 127.0.0.1 --port 5020 --unit 1 --address 0 --count 10)
   OPC UA       the microgrid simulator on opc.tcp://127.0.0.1:4840 (gridstream opcua browse opc.tcp://127.0.0.1:4840)
   Archive      .local/archive (Parquet): gridstream query "SELECT equipment, count(*) FROM telemetry GROUP BY 1"
   Health       bridge :9101  parser :9102  influx-writer :9103  modbus :9104  opcua :9105  archiver :9106
+               console :9107  simulator :9108
                (/healthz/ready, /metrics)
   Logs         $GRIDSTREAM_HOME/logs/<service>.log
 Ctrl-C stops the services; 'make infra-down' stops Kafka, RabbitMQ and InfluxDB.
