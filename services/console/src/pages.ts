@@ -1,4 +1,4 @@
-import type { FilePreview } from '@gridstream/importer';
+import { type FilePreview, TIME_FORMATS } from '@gridstream/importer';
 import type { AlarmEvent } from '@gridstream/schema';
 import type { ConsoleQueryResult } from './archive-query.js';
 import type { DeadLetterPage, DeadLetterView } from './dead-letters.js';
@@ -190,16 +190,6 @@ ${options.jobs.map((j) => html`<tr><td><a href="/import/jobs/${j.id}">${j.id}</a
   return layout('Import', '/import', body);
 }
 
-export const TIME_FORMAT_CHOICES = [
-  'auto',
-  'YYYY-MM-DD HH:mm:ss',
-  'iso',
-  'ampm',
-  '14digit',
-  'epoch_s',
-  'epoch_ms',
-];
-
 export function importFilePage(options: {
   name: string;
   form: Record<string, string>;
@@ -218,7 +208,7 @@ ${options.error ? html`<p class="error" id="import-error">${options.error}</p>` 
 <input type="hidden" name="name" value="${options.name}">
 <fieldset><legend>Columns</legend>
 <label>Time column <select name="timeColumn" id="timeColumn">${columns.map((c) => html`<option value="${c}" ${c === f.timeColumn ? 'selected' : ''}>${c}</option>`)}</select></label>
-<label>Time format <select name="timeFormat">${TIME_FORMAT_CHOICES.map((t) => html`<option value="${t}" ${t === (f.timeFormat ?? 'auto') ? 'selected' : ''}>${t}</option>`)}</select></label>
+<label>Time format <select name="timeFormat">${TIME_FORMATS.map((t) => html`<option value="${t}" ${t === (f.timeFormat ?? 'auto') ? 'selected' : ''}>${t}</option>`)}</select></label>
 <label>Zone <input name="timeZone" value="${f.timeZone ?? 'UTC'}" size="16"></label>
 <p>Value columns:
 ${columns.map((c) => html`<label class="check"><input type="checkbox" name="valueColumn" value="${c}" ${chosen.has(c) ? 'checked' : ''}> ${c}</label>`)}
