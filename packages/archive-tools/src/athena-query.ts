@@ -16,7 +16,8 @@ import { parseS3Url } from './aws-clients.js';
 import type { QueryResult } from './duckdb-engine.js';
 
 /**
- * One SQL statement on Athena: start, poll with backoff until it is done, read every page of the result.
+ * One SQL statement on Athena: start, poll with backoff until it is done, read the pages of the result
+ * (all of them unless `maxRows` says how many rows are wanted).
  * A query that outlives the timeout is stopped (it would otherwise keep running, and billing, in AWS).
  */
 
@@ -28,6 +29,8 @@ export interface AthenaQueryOptions {
   /** `s3://bucket/prefix/`; optional when the workgroup sets one. */
   outputLocation?: string;
   timeoutMs?: number;
+  /** Stop reading result pages once this many rows are in (default: every row). */
+  maxRows?: number;
   pollMs?: number;
   maxPollMs?: number;
   onState?: (state: string, elapsedMs: number) => void;
@@ -97,7 +100,7 @@ export async function runAthenaQuery(
     pollMs = Math.min(maxPollMs, Math.ceil(pollMs * 1.5));
   }
 
-  const result = await readAllResults(athena, id);
+  const result = await readAllResults(athena, id, options.maxRows ?? Number.POSITIVE_INFINITY);
   return {
     ...result,
     queryExecutionId: id,
@@ -106,7 +109,7 @@ export async function runAthenaQuery(
   };
 }
 
-async function readAllResults(athena: AthenaClient, id: string): Promise<QueryResult> {
+async function readAllResults(athena: AthenaClient, id: string, maxRows: number): Promise<QueryResult> {
   let columns: string[] = [];
   const rows: (string | null)[][] = [];
   let token: string | undefined;
@@ -128,7 +131,8 @@ async function readAllResults(athena: AthenaClient, id: string): Promise<QueryRe
     if (first && columns.length === 0 && rows.length > 0) columns = rows[0]!.map((_, i) => `_col${i}`);
     first = false;
     token = page.NextToken;
-  } while (token);
+  } while (token && rows.length < maxRows);
+  if (rows.length > maxRows) rows.length = maxRows;
   return { columns, rows };
 }
 

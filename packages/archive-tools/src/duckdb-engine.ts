@@ -3,6 +3,7 @@ import {
   DuckDBInstance,
   type DuckDBResultReader,
   DuckDBTypeId,
+  StatementType,
 } from '@duckdb/node-api';
 import { ARCHIVE_COLUMNS, ARCHIVE_PARTITION, ARCHIVE_TABLE } from '@gridstream/schema';
 
@@ -44,6 +45,21 @@ export class ArchiveEngine {
   async query(sql: string): Promise<QueryResult> {
     const reader = await this.connection.runAndReadAll(stripTrailingSemicolons(sql));
     return readResult(reader);
+  }
+
+  /**
+   * Whether `sql` is exactly one SELECT — parsed and bound, never run. Callers that must not let a
+   * statement write (the console's SQL box) check this before running it.
+   */
+  async isSingleSelect(sql: string): Promise<boolean> {
+    const extracted = await this.connection.extractStatements(sql);
+    if (extracted.count !== 1) return false;
+    const prepared = await extracted.prepare(0);
+    try {
+      return prepared.statementType === StatementType.SELECT;
+    } finally {
+      prepared.destroySync();
+    }
   }
 
   close(): void {

@@ -24,6 +24,8 @@ export interface RunQueryOptions {
   /** duckdb: only these dt partitions are listed and pulled from S3 (the SQL still filters itself). */
   range?: DtRange;
   timeoutMs?: number;
+  /** athena: stop reading the result after this many rows (default: all of it). */
+  maxRows?: number;
   onStatus?: (message: string) => void;
   athena?: AthenaClient;
   s3?: S3Client;
@@ -53,6 +55,7 @@ export async function runQuery(env: ToolsEnv, options: RunQueryOptions): Promise
       workgroup: env.ATHENA_WORKGROUP,
       outputLocation: env.ATHENA_OUTPUT_LOCATION,
       timeoutMs: options.timeoutMs ?? env.ATHENA_TIMEOUT_MS,
+      ...(options.maxRows === undefined ? {} : { maxRows: options.maxRows }),
       onState: (state, ms) => options.onStatus?.(`athena: ${state} after ${(ms / 1000).toFixed(1)} s`),
     });
     if (options.out !== undefined) {

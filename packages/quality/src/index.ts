@@ -24,6 +24,7 @@ export {
   mergeFlags,
   QualityStage,
   type QualityStageOptions,
+  type SliceOffsets,
   type StageResult,
   seriesKey,
   targetLevel,

@@ -374,6 +374,129 @@ describe('alarms', () => {
   });
 });
 
+describe('redelivery (the offset commit after a produced slice failed)', () => {
+  const rules = [
+    {
+      equipment: 'battery',
+      field: 'soc',
+      stale: { samples: 2 },
+      flatline: { samples: 3, tolerance: 0.01 },
+      maxRatePerSecond: 1,
+    },
+  ];
+  /** Records as the parser builds them, fresh each time: offset = raw offset, ts in seconds. */
+  const raw = (rows: [offset: number, seconds: number, soc: number, voltage: number, rack?: string][]) =>
+    rows.map(([offset, t, soc, v, rack]) =>
+      rec(
+        t,
+        { soc, max_cell_voltage: v },
+        {
+          lineage: { topic: 'raw', partition: 0, offset: String(offset) },
+          ...(rack ? { rack } : {}),
+        },
+      ),
+    );
+  const sliceA = () =>
+    raw([
+      [0, 0, 50, 4.0],
+      [1, 1, 50, 4.0],
+    ]);
+  const sliceB = () =>
+    raw([
+      [2, 2, 50, 4.2], // flatline (3rd in a row), raises the alarm
+      [3, 3, 53, 4.2], // rate_of_change 3/s
+      [4, 3, 54, 4.2], // ts did not advance: a repeat
+      [5, 3, 55, 4.2], // second repeat: stale
+      [6, 4, 10, 4.0, '1'], // a series the slice creates
+    ]);
+  const sliceC = () => raw([[7, 5, 54, 4.0]]);
+  const offsetsOf = (records: ParsedRecord[]) => ({
+    first: records[0]!.lineage.offset,
+    last: records[records.length - 1]!.lineage.offset,
+  });
+  const run = (s: QualityStage, records: ParsedRecord[], offsets = offsetsOf(records)) => {
+    const out = s.process(records, 0, offsets);
+    s.commit();
+    return out;
+  };
+
+  it('the same slice again gets byte-identical flags and changes no alarm', () => {
+    const s = stage({ rules, alarms: [overVoltage] });
+    run(s, sliceA());
+    const first = sliceB();
+    const a = run(s, first);
+    expect(first.map((r) => r.quality?.soc)).toEqual([
+      ['flatline'],
+      ['rate_of_change'],
+      undefined,
+      ['stale'],
+      undefined,
+    ]);
+    expect(summary(a.events)).toEqual(['cell_over_voltage raised fault @2 v=4.2 t=4.1']);
+    expect(a.redelivery).toBeUndefined();
+
+    const again = sliceB();
+    const b = run(s, again);
+    expect(JSON.stringify(again)).toBe(JSON.stringify(first));
+    expect(b.events).toEqual([]);
+    expect(b.flagsAdded).toEqual(a.flagsAdded);
+    expect(b.redelivery).toBe('exact');
+
+    // And a third time, the retry of a redelivery whose produce failed: still the same.
+    const failed = sliceB();
+    s.process(failed, 0, offsetsOf(failed));
+    s.rollback();
+    const retried = sliceB();
+    run(s, retried);
+    expect(JSON.stringify(failed)).toBe(JSON.stringify(first));
+    expect(JSON.stringify(retried)).toBe(JSON.stringify(first));
+
+    // The state goes on from the end of the slice, and the episode is the one raised the first time.
+    const next = sliceC();
+    const c = run(s, next);
+    expect(c.redelivery).toBeUndefined();
+    expect(next[0]!.quality).toBeUndefined();
+    expect(summary(c.events)).toEqual(['cell_over_voltage cleared fault @5 v=4 t=4.03']);
+    expect(c.events[0]!.id).toBe(a.events[0]!.id);
+  });
+
+  it('a redelivered slice that is longer than the first one (different batch) checks the rest as new', () => {
+    const s = stage({ rules });
+    run(s, sliceA());
+    const first = sliceB();
+    run(s, first);
+    const again = [...sliceB(), ...sliceC()];
+    run(s, again);
+    expect(JSON.stringify(again.slice(0, 5))).toBe(JSON.stringify(first));
+    expect(again[5]!.quality).toBeUndefined();
+    // And the slice after it is a new one again: checked against the advanced state.
+    const d = raw([[8, 5, 54, 4.0]]);
+    const out = run(s, d);
+    expect(out.redelivery).toBeUndefined();
+    expect(d[0]!.quality?.soc).toBeUndefined(); // one repeat of ts 5: not yet stale
+  });
+
+  it('a slice older than the one kept restarts the series state instead of flagging repeats', () => {
+    const s = stage({ rules });
+    run(s, sliceA());
+    run(s, sliceB());
+    const old = sliceA();
+    const out = run(s, old);
+    expect(out.redelivery).toBe('reset');
+    expect(old.map((r) => r.quality?.soc)).toEqual([undefined, undefined]);
+  });
+
+  it('without offsets (the old call) nothing is tracked', () => {
+    const s = stage({ rules });
+    const first = sliceB();
+    s.process(first, 0);
+    s.commit();
+    const again = sliceB();
+    expect(s.process(again, 0).redelivery).toBeUndefined();
+    expect(again[0]!.quality?.soc).toEqual(['stale']);
+  });
+});
+
 describe('missing devices', () => {
   it('raises device_missing once when an expected device goes silent and clears it once when it is back', () => {
     let now = T0;

@@ -98,6 +98,32 @@ interface RecordState {
 
 interface PartitionState {
   records: Map<string, RecordState>;
+  /** Last raw offset of the newest committed slice; -1 before any. */
+  appliedTo: bigint;
+  /** The newest committed slice, until a later slice shows its Kafka offset commit went through. */
+  last: SliceUndo | undefined;
+}
+
+/**
+ * What rewinds the series state to before one slice. The stage's state is committed when the slice's
+ * produce succeeds, but the Kafka offset commit comes after; if that fails (REBALANCE_IN_PROGRESS, or a
+ * rebalance that leaves the partition here) the same slice comes back to this process. Checked against the
+ * advanced state, every record of it would be a repeat (false `stale`, lost flatline/rate_of_change): the
+ * same records produced again with different flags. Rewound first, the slice gets exactly the same flags.
+ */
+interface SliceUndo {
+  from: bigint;
+  to: bigint;
+  /** Series saved in the slice's transaction: SeriesState.saved holds their values from before it. */
+  saved: SeriesState[];
+  /** Series the slice created. */
+  created: [Map<string, SeriesState>, string][];
+}
+
+/** First and last raw offset of a slice (the messages the records were parsed from). */
+export interface SliceOffsets {
+  first: string;
+  last: string;
 }
 
 /** What is resolved once per (equipment, device, rack): the checks per field and the alarm rules. */
@@ -125,6 +151,11 @@ export interface StageResult {
   flagsAdded: Partial<Record<QualityFlag, number>>;
   /** Records the stage could not check because of an internal error (left as they were). */
   errors: number;
+  /**
+   * A slice at or below offsets already applied: `exact` = rewound to the state before it (same flags as
+   * the first time); `reset` = no such record kept, the partition's series state started over.
+   */
+  redelivery?: 'exact' | 'reset';
 }
 
 export interface Fence {
@@ -168,6 +199,8 @@ export class QualityStage {
   private readonly identities = new Map<string, Identity>();
   private readonly expectedByKey = new Map<string, ExpectedDevice>();
   private fences = new Map<string, Fence>();
+  /** Undo of the slice in the open transaction, by partition; kept by commit(), dropped by rollback(). */
+  private pending = new Map<PartitionState, SliceUndo>();
   private ownsSite: (site: string) => boolean = () => true;
 
   constructor(config: QualityConfig, options: QualityStageOptions = {}) {
@@ -255,16 +288,17 @@ export class QualityStage {
    * changes are provisional until {@link commit}; {@link rollback} undoes them when the slice's produce
    * failed and it will be retried.
    */
-  process(records: readonly ParsedRecord[], partition: number): StageResult {
+  process(records: readonly ParsedRecord[], partition: number, offsets?: SliceOffsets): StageResult {
     const result: StageResult = { events: [], flagsAdded: {}, errors: 0 };
     let state = this.partitions.get(partition);
     if (!state) {
-      state = { records: new Map() };
+      state = { records: new Map(), appliedTo: -1n, last: undefined };
       this.partitions.set(partition, state);
     }
+    const undo = offsets === undefined ? undefined : this.beginSlice(state, offsets, result);
     for (const record of records) {
       try {
-        this.processRecord(record, state, result);
+        this.processRecord(record, state, result, undo);
       } catch (error) {
         result.errors++;
         this.onError?.(error, record);
@@ -274,11 +308,51 @@ export class QualityStage {
   }
 
   commit(): void {
+    for (const [state, undo] of this.pending) {
+      state.last = undo;
+      state.appliedTo = undo.to;
+    }
+    this.pending.clear();
     this.journal.commit();
   }
 
   rollback(): void {
+    this.pending.clear();
     this.journal.rollback();
+  }
+
+  /** Rewinds the partition's series state if the slice was applied before; starts the slice's undo. */
+  private beginSlice(state: PartitionState, offsets: SliceOffsets, result: StageResult): SliceUndo {
+    const from = BigInt(offsets.first);
+    const to = BigInt(offsets.last);
+    const open = this.pending.get(state);
+    if (open !== undefined) {
+      // A second call in one transaction: one slice, extended.
+      if (to > open.to) open.to = to;
+      return open;
+    }
+    if (from <= state.appliedTo) {
+      const last = state.last;
+      if (last !== undefined && from === last.from) {
+        // Outside the journal on purpose: a rollback of this retry leaves the rewound state, which the
+        // next retry (same slice, `last` unchanged) rewinds to again.
+        for (const s of last.saved) s.restore();
+        for (const [map, key] of last.created) map.delete(key);
+        result.redelivery = 'exact';
+      } else {
+        // Older than the one slice kept (should not happen: each slice's offset commit precedes the
+        // next slice): start over like a new owner rather than flag every record as a repeat.
+        for (const rs of state.records.values()) rs.series.clear();
+        state.last = undefined;
+        result.redelivery = 'reset';
+      }
+    } else {
+      // A slice past the last one: the last one's offset commit went through, it will not come back.
+      state.last = undefined;
+    }
+    const undo: SliceUndo = { from, to, saved: [], created: [] };
+    this.pending.set(state, undo);
+    return undo;
   }
 
   /**
@@ -326,7 +400,12 @@ export class QualityStage {
     return events;
   }
 
-  private processRecord(record: ParsedRecord, state: PartitionState, result: StageResult): void {
+  private processRecord(
+    record: ParsedRecord,
+    state: PartitionState,
+    result: StageResult,
+    undo: SliceUndo | undefined,
+  ): void {
     const tsMs = Date.parse(record.ts);
     if (this.expectedByKey.size > 0) this.seen(record, result);
     const idKey = `${record.equipment}${SEP}${record.device}${SEP}${record.rack ?? ''}`;
@@ -356,9 +435,12 @@ export class QualityStage {
             const fresh = new SeriesState(tsMs, value, value);
             this.journal.create(rs.series, field, fresh);
             rs.series.set(field, fresh);
+            undo?.created.push([rs.series, field]);
             if (checks.flatSamples === 1) added = withFlag(added, 'flatline');
           } else {
+            const tx = s.tx;
             this.journal.save(s);
+            if (undo !== undefined && s.tx !== tx) undo.saved.push(s);
             if (!(tsMs > s.lastTs)) {
               // The source repeats a reading it already sent (frozen clock, cached value, redelivery).
               s.repeats++;

@@ -38,6 +38,19 @@ describe('metricsToLines', () => {
     );
   });
 
+  it('skips (and reports) a sample without a line-protocol form instead of failing the snapshot', async () => {
+    const r = registry();
+    const bad = new Counter({ name: 'gs_bad_total', help: 'h', labelNames: ['path'], registers: [r] });
+    bad.inc({ path: 'C:\\data\\' }); // a trailing backslash has no tag form
+    bad.inc({ path: 'ok' }, 2);
+    const skipped: string[] = [];
+    const lines = metricsToLines(await r.getMetricsAsJSON(), 'parser', T, (metric) => skipped.push(metric));
+    expect(skipped).toEqual(['gs_bad_total']);
+    expect(lines).toContain(`gridstream,metric=gs_bad_total,path=ok,service=parser value=2 ${T}`);
+    expect(lines.filter((l) => l.startsWith('gridstream,metric=gs_messages_total'))).toHaveLength(2);
+    expect(lines).toHaveLength(5);
+  });
+
   it('takes the service tag from the pusher, not from a label', async () => {
     const lines = metricsToLines(await registry().getMetricsAsJSON(), 'other', T);
     expect(lines.every((l) => l.includes(',service=other '))).toBe(true);

@@ -54,12 +54,14 @@ const BUCKET_SUFFIX = '_bucket';
  * A registry snapshot as line protocol (no trailing newlines). Samples without a finite value (a gauge never
  * set reads NaN) are left out: a non-finite float has no line-protocol form and would fail the whole batch.
  * Empty label values are left out too: InfluxDB has no empty tags, and a query for `rack = ''` matches a
- * missing tag anyway.
+ * missing tag anyway. A sample that has no line-protocol form otherwise (a label value ending in a backslash)
+ * is skipped and reported to `onSkip`: thrown, it would abort this snapshot and every later one.
  */
 export function metricsToLines(
   metrics: readonly MetricSnapshot[],
   service: string,
   timeMs: number,
+  onSkip?: (metric: string, error: unknown) => void,
 ): string[] {
   const lines: string[] = [];
   const measurement = escapeMeasurement(METRICS_MEASUREMENT);
@@ -77,12 +79,16 @@ export function metricsToLines(
       }
       tags.metric = name;
       tags.service = service;
-      let line = measurement;
-      // Sorted keys: the server's fast path, and the same series key however the labels were ordered.
-      for (const key of Object.keys(tags).sort()) {
-        line += `,${escapeTag(key, `labels.${key}`)}=${escapeTag(tags[key] as string, `labels.${key}`)}`;
+      try {
+        let line = measurement;
+        // Sorted keys: the server's fast path, and the same series key however the labels were ordered.
+        for (const key of Object.keys(tags).sort()) {
+          line += `,${escapeTag(key, `labels.${key}`)}=${escapeTag(tags[key] as string, `labels.${key}`)}`;
+        }
+        lines.push(`${line} ${escapeFieldKey('value')}=${formatFloat(value, name)}${suffix}`);
+      } catch (error) {
+        onSkip?.(name, error);
       }
-      lines.push(`${line} ${escapeFieldKey('value')}=${formatFloat(value, name)}${suffix}`);
     }
   }
   return lines;
@@ -129,12 +135,21 @@ export function startMetricsPush(options: MetricsPusherOptions): MetricsPusher {
   );
   let inFlight: Promise<boolean> | undefined;
   let failing = false;
+  let skippedTotal = 0;
+  /** Metrics whose skipped samples were logged already: a bad label stays bad every interval. */
+  const skippedLogged = new Set<string>();
+  const onSkip = (metric: string, error: unknown): void => {
+    skippedTotal++;
+    if (skippedLogged.has(metric) || skippedLogged.size >= 100) return;
+    skippedLogged.add(metric);
+    log.warn({ err: error, metric, skippedTotal }, 'metric sample not pushed: no line-protocol form');
+  };
   let stopped = false;
 
   const pushOnce = async (): Promise<boolean> => {
     try {
       const snapshot = await options.registry.getMetricsAsJSON();
-      const lines = metricsToLines(snapshot, options.service, Date.now());
+      const lines = metricsToLines(snapshot, options.service, Date.now(), onSkip);
       await sink.write(lines);
       if (failing) log.info({ database: options.database }, 'metrics push to InfluxDB works again');
       failing = false;

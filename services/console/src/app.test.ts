@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@gridstream/config';
@@ -29,7 +29,11 @@ beforeAll(async () => {
   const config = loadConfig(consoleConfigSchema, {
     CONSOLE_PASSWORD: PASSWORD,
     CONSOLE_TOKEN: TOKEN,
-    CONSOLE_IMPORT_DIR: dir,
+    CONSOLE_IMPORT_DIR: join(dir, 'imports'),
+    CONSOLE_UPLOAD_MAX_BYTES: '2048',
+    CONSOLE_QUERY_TIMEOUT_MS: '1000',
+    ARCHIVE_DIR: join(dir, 'archive'),
+    ARCHIVE_CACHE_DIR: join(dir, 'archive-cache'),
     CONSOLE_SERVICES: 'parser=http://127.0.0.1:1',
     KAFKA_BROKERS: '127.0.0.1:1',
   });
@@ -201,6 +205,93 @@ describe('console authentication', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(res.body).not.toContain('<img src=x');
+  });
+
+  it('after login redirects only to a local path (no tab/CR/LF tricks, no 500 on non-Latin-1)', async () => {
+    for (const next of ['/\t/evil.example', '/\r\n/evil.example', '/\u20ac', '//evil.example']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/login',
+        headers: { ...ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `password=${encodeURIComponent(PASSWORD)}&next=${encodeURIComponent(next)}`,
+      });
+      expect(res.statusCode, JSON.stringify(next)).toBe(303);
+      expect(res.headers.location, JSON.stringify(next)).toBe('/');
+    }
+  });
+
+  it('refuses an upload over CONSOLE_UPLOAD_MAX_BYTES with 413 and leaves no partial file', async () => {
+    const cookie = await login();
+    const boundary = '----gridstream-test-boundary';
+    const upload = (bytes: number) =>
+      app.inject({
+        method: 'POST',
+        url: '/import/upload',
+        headers: { ...ORIGIN, cookie, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        payload: Buffer.concat([
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n` +
+              'Content-Type: text/csv\r\n\r\n',
+          ),
+          Buffer.from(`ts,v\n${'2026-01-01 00:00:00,1\n'.repeat(Math.ceil(bytes / 22))}`.slice(0, bytes)),
+          Buffer.from(`\r\n--${boundary}--\r\n`),
+        ]),
+      });
+    const big = await upload(10_000);
+    expect(big.statusCode).toBe(413);
+    expect(big.body).toContain('larger than the upload limit (2048 bytes)');
+    expect(await readdir(join(dir, 'imports'))).toEqual([]);
+    // Under the limit the same form is stored (so the 413 above was the size, not the form).
+    const small = await upload(1_000);
+    expect(small.statusCode).toBe(303);
+    const files = await readdir(join(dir, 'imports'));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/big\.csv$/);
+    expect(files[0]!.startsWith('.')).toBe(false);
+  });
+
+  it('shares the two-query cap between the page and the API, and stops DuckDB at the timeout', async () => {
+    const cookie = await login();
+    const api = (sql: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/query',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        payload: { sql, engine: 'duckdb' },
+      });
+    const slow = 'SELECT count(*) FROM range(1000000000000)';
+    const running = [api(slow), api(slow)];
+    // Both are running now (DuckDB works off the event loop): a third query, page or API, is refused.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await api('SELECT 1')).statusCode).toBe(429);
+    const page = await app.inject({
+      method: 'POST',
+      url: '/query',
+      headers: { ...ORIGIN, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'sql=SELECT+1&engine=duckdb',
+    });
+    expect(page.statusCode).toBe(429);
+    for (const res of await Promise.all(running)) {
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatch(/longer than 1 s and was stopped/);
+    }
+    const ok = await api('SELECT 42 AS answer');
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().rows).toEqual([['42']]);
+    const refused = await api(`COPY (SELECT 1) TO '${join(dir, 'x.csv')}'`);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error).toMatch(/COPY is refused/);
+  });
+
+  it('refuses a replay of more than 1000 letters with 400', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/dead-letters/replay',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: { ids: Array.from({ length: 1_001 }, (_, i) => `0/${i}`) },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatch(/at most 1000 letters/);
   });
 
   it('refuses import names that leave the folder', async () => {

@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
-import type { ToolsEnv } from '@gridstream/archive-tools';
+import type { Engine, ToolsEnv } from '@gridstream/archive-tools';
 import { defaultEngine } from '@gridstream/archive-tools';
 import {
   ImportOptionsError,
@@ -72,6 +72,7 @@ LIMIT 500`;
 
 const LOGIN_FAILURES_PER_WINDOW = 10;
 const LOGIN_WINDOW_MS = 5 * 60_000;
+const MAX_QUERIES_RUNNING = 2;
 
 type Form = Record<string, string | string[] | undefined>;
 const one = (v: string | string[] | undefined): string =>
@@ -575,23 +576,29 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
 
   // ---- query ----
   const env = config as unknown as ToolsEnv;
+  // The page and the API share the cap: each DuckDB query holds the archive in this process's memory.
+  const busy = 'Two queries are already running; try again shortly.';
+  const consoleQuery = async (sql: string, engine: Engine | undefined) => {
+    queriesRunning++;
+    try {
+      return await runConsoleQuery(env, sql, {
+        ...(engine ? { engine } : {}),
+        limit: config.CONSOLE_QUERY_MAX_ROWS,
+        timeoutMs: config.CONSOLE_QUERY_TIMEOUT_MS,
+      });
+    } finally {
+      queriesRunning--;
+    }
+  };
   const runQueryPage = async (reply: FastifyReply, body: Form) => {
     const sql = one(body.sql) || EXAMPLE_SQL;
     const engineText = one(body.engine);
     const engine = engineText === 'athena' || engineText === 'duckdb' ? engineText : undefined;
     const common = { sql, engine: engineText, defaultEngine: defaultEngine(env) };
-    if (queriesRunning >= 2)
-      return sendHtml(
-        reply,
-        queryPage({ ...common, error: 'Two queries are already running; try again shortly.' }),
-        429,
-      );
-    queriesRunning++;
+    if (queriesRunning >= MAX_QUERIES_RUNNING)
+      return sendHtml(reply, queryPage({ ...common, error: busy }), 429);
     try {
-      const result = await runConsoleQuery(env, sql, {
-        ...(engine ? { engine } : {}),
-        limit: config.CONSOLE_QUERY_MAX_ROWS,
-      });
+      const result = await consoleQuery(sql, engine);
       const x =
         result.columns.find((c) => /^(ts|time|minute|hour|day|bucket)$/i.test(c)) ?? result.columns[0];
       const y = result.columns.find(
@@ -600,8 +607,6 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
       return sendHtml(reply, queryPage({ ...common, result, ...(x ? { x } : {}), ...(y ? { y } : {}) }));
     } catch (error) {
       return sendHtml(reply, queryPage({ ...common, error: (error as Error).message }), 400);
-    } finally {
-      queriesRunning--;
     }
   };
   app.get('/query', async (_req, reply) =>
@@ -613,11 +618,9 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     if (typeof body.sql !== 'string' || body.sql.trim() === '')
       return reply.code(400).send({ error: 'sql is required' });
     const engine = body.engine === 'athena' || body.engine === 'duckdb' ? body.engine : undefined;
+    if (queriesRunning >= MAX_QUERIES_RUNNING) return reply.code(429).send({ error: busy });
     try {
-      return await runConsoleQuery(env, body.sql, {
-        ...(engine ? { engine } : {}),
-        limit: config.CONSOLE_QUERY_MAX_ROWS,
-      });
+      return await consoleQuery(body.sql, engine);
     } catch (error) {
       return reply.code(400).send({ error: (error as Error).message });
     }

@@ -20,32 +20,47 @@ export interface ConsoleQueryResult {
   ms: number;
 }
 
+/** SQL the console will not run: the message says why, for the page and the API's 400. */
+export class QueryRefusedError extends Error {
+  override readonly name = 'QueryRefusedError';
+}
+
+/** What a console query may start with (after comments); everything else is refused before it runs. */
+const DUCKDB_FIRST_WORDS = new Set(['select', 'with', 'from', 'values', 'describe', 'show', 'summarize']);
+const ATHENA_FIRST_WORDS = new Set(['select', 'with', 'show', 'describe']);
+
 /**
- * SQL from the query page. Athena runs it as the CLI does (`gridstream query`). DuckDB runs in this
- * process, so before the operator's SQL runs the connection is locked down: only the archive's own
- * Parquet files may be read, no file may be written, no extension loaded, and the settings are locked —
- * the SQL box must not become a way to read /etc or write files on the console's machine.
+ * SQL from the query page. DuckDB runs in this process, so before the operator's SQL runs the
+ * connection is locked down (only the archive's own Parquet files may be read, no extension loaded, the
+ * settings locked), and the SQL only ever runs as the subquery of `SELECT * FROM (…) LIMIT n` after
+ * DuckDB has confirmed that this is one single SELECT: allowed_paths lets DuckDB WRITE the archive
+ * files too, so a `COPY … TO '<archive file>'` must never get to run. Athena gets only queries, too;
+ * there the workgroup's IAM policy is the real limit (docs/console.md).
  */
 export async function runConsoleQuery(
   env: ToolsEnv,
   sql: string,
-  options: { engine?: Engine; limit: number; timeoutMs?: number },
+  options: { engine?: Engine; limit: number; timeoutMs: number },
 ): Promise<ConsoleQueryResult> {
   const started = Date.now();
   const engine = options.engine ?? defaultEngine(env);
+  const body = sql.replace(/[\s;]+$/, '');
   let result: QueryResult;
   const extra: Partial<ConsoleQueryResult> = {};
   if (engine === 'athena') {
-    const run = await runQuery(env, { sql, engine, timeoutMs: options.timeoutMs });
+    refuseUnlessFirstWord(body, ATHENA_FIRST_WORDS);
+    // limit + 1 rows tell the page that there were more, without paging through all of a big result.
+    const run = await runQuery(env, { sql: body, engine, maxRows: options.limit + 1 });
     result = run.result;
     if (run.queryExecutionId !== undefined) extra.queryExecutionId = run.queryExecutionId;
   } else {
+    refuseUnlessFirstWord(body, DUCKDB_FIRST_WORDS);
     const source = archiveSourceFromEnv(env);
     const paths = await source.localPaths(await source.list());
     const db = await ArchiveEngine.open(paths);
     try {
       await lockDown(db, paths);
-      result = await limitedQuery(db, sql, options.limit);
+      result = await limitedQuery(db, body, options.limit, options.timeoutMs);
     } finally {
       db.close();
     }
@@ -62,6 +77,22 @@ export async function runConsoleQuery(
   };
 }
 
+/** The first word of the SQL, after whitespace, line and block comments and opening parentheses. */
+export function firstSqlWord(sql: string): string {
+  const rest = sql.replace(/^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
+  return (/^[a-z_]+/i.exec(rest)?.[0] ?? '').toLowerCase();
+}
+
+function refuseUnlessFirstWord(sql: string, allowed: ReadonlySet<string>): void {
+  const word = firstSqlWord(sql);
+  if (!allowed.has(word)) {
+    throw new QueryRefusedError(
+      `Only queries run here (${[...allowed].map((w) => w.toUpperCase()).join(', ')}); ` +
+        `${word === '' ? 'this statement' : word.toUpperCase()} is refused.`,
+    );
+  }
+}
+
 async function lockDown(db: ArchiveEngine, paths: readonly string[]): Promise<void> {
   const c = db.connection;
   await c.run(`SET allowed_paths = [${paths.map(sqlString).join(', ')}]`);
@@ -72,18 +103,36 @@ async function lockDown(db: ArchiveEngine, paths: readonly string[]): Promise<vo
 }
 
 /**
- * A SELECT is wrapped in a LIMIT so that `SELECT * FROM telemetry` on a big archive does not pull every
- * row into memory just to show the first few thousand; statements that cannot be wrapped (SHOW,
- * DESCRIBE, PRAGMA) run as they are.
+ * The SQL always runs wrapped in a LIMIT, so `SELECT * FROM telemetry` on a big archive does not pull
+ * every row into memory just to show the first few thousand. The SQL must parse as one statement on its
+ * own and the wrapped text as ONE SELECT, so SQL that closes the wrapper's parenthesis to chain a
+ * statement (`SELECT 1) t; COPY …`) never runs. A query still running after `timeoutMs` is interrupted.
  */
-async function limitedQuery(db: ArchiveEngine, sql: string, limit: number): Promise<QueryResult> {
-  const body = sql.replace(/[\s;]+$/, '');
-  if (/^\s*(select|with|from|values|\()/i.test(body) && !body.includes(';')) {
-    try {
-      return await db.query(`SELECT * FROM (\n${body}\n) AS console_query LIMIT ${limit + 1}`);
-    } catch (error) {
-      if (!/Parser Error/i.test((error as Error).message)) throw error;
-    }
+async function limitedQuery(
+  db: ArchiveEngine,
+  body: string,
+  limit: number,
+  timeoutMs: number,
+): Promise<QueryResult> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    db.connection.interrupt();
+  }, timeoutMs);
+  try {
+    const several = new QueryRefusedError('Only one query runs at a time: several statements are refused.');
+    // Parsed only (nothing runs): says "several statements" rather than a syntax error of the wrapper.
+    if ((await db.connection.extractStatements(body)).count !== 1) throw several;
+    const wrapped = `SELECT * FROM (\n${body}\n) AS console_query LIMIT ${limit + 1}`;
+    if (!(await db.isSingleSelect(wrapped))) throw several;
+    return await db.query(wrapped);
+  } catch (error) {
+    if (timedOut)
+      throw new Error(
+        `The query ran longer than ${timeoutMs / 1000} s and was stopped (CONSOLE_QUERY_TIMEOUT_MS).`,
+      );
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
-  return db.query(body);
 }

@@ -77,5 +77,21 @@ describe('safeNextPath', () => {
     expect(safeNextPath('https://evil.example')).toBe('/');
     expect(safeNextPath('/\\evil.example')).toBe('/');
     expect(safeNextPath(undefined)).toBe('/');
+    expect(safeNextPath('/a\\b')).toBe('/');
+  });
+
+  it('refuses control characters, spaces and non-ASCII (browsers drop tab/CR/LF: /<tab>/x is //x)', () => {
+    expect(safeNextPath('/\t/evil.example')).toBe('/');
+    expect(safeNextPath('/\r\n/evil.example')).toBe('/');
+    expect(safeNextPath('/\n/evil.example')).toBe('/');
+    expect(safeNextPath('/ /evil.example')).toBe('/');
+    expect(safeNextPath('/alarms\x00')).toBe('/');
+    expect(safeNextPath('/alarms\x7f')).toBe('/');
+    expect(safeNextPath('/caf\u00e9')).toBe('/');
+    expect(safeNextPath('/\u2028/evil.example')).toBe('/');
+    expect(safeNextPath('/\u{1F600}')).toBe('/');
+    expect(safeNextPath('')).toBe('/');
+    expect(safeNextPath('/')).toBe('/');
+    expect(safeNextPath('/import/file?name=a%20b.csv&x=~')).toBe('/import/file?name=a%20b.csv&x=~');
   });
 });

@@ -95,9 +95,13 @@ export function originAllowed(
   return allowedOrigins.some((allowed) => allowed.replace(/\/+$/, '') === parsed.origin);
 }
 
-/** Only local paths as a redirect target after login: `//evil.example` or `https://…` would be an open redirect. */
+/**
+ * Only local paths as a redirect target after login: `//evil.example`, `/\evil.example` or `https://…`
+ * would be an open redirect. Printable ASCII only: browsers drop tab, CR and LF from URLs, so
+ * `/<tab>/evil.example` turns into `//evil.example`, and a non-Latin-1 character would make writing the
+ * Location header throw.
+ */
 export function safeNextPath(next: unknown): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\'))
-    return '/';
+  if (typeof next !== 'string' || !/^\/(?!\/)[\x21-\x7e]*$/.test(next) || next.includes('\\')) return '/';
   return next;
 }

@@ -55,6 +55,8 @@ export const consoleConfigSchema = z
     CONSOLE_UPLOAD_MAX_BYTES: envInt(2 * GiB, { min: 1_024 }),
     /** Rows a query may return to the page; more are cut off (and the page says so). */
     CONSOLE_QUERY_MAX_ROWS: envInt(5_000, { min: 1, max: 1_000_000 }),
+    /** A DuckDB query of the console still running after this is interrupted (Athena: ATHENA_TIMEOUT_MS). */
+    CONSOLE_QUERY_TIMEOUT_MS: envInt(120_000, { min: 1_000, max: 3_600_000 }),
   })
   .superRefine((cfg, ctx) => {
     checkKafkaEnv(cfg, ctx);

@@ -85,7 +85,7 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
   });
   monitor.start();
 
-  const jobs = new ImportJobs();
+  const jobs = new ImportJobs({ logger });
   const app = await buildConsoleApp({
     config,
     logger,

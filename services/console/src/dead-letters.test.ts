@@ -1,9 +1,11 @@
-import type { InMessage } from '@gridstream/kafka';
+import type { InMessage, Kafka, ReliableProducer } from '@gridstream/kafka';
 import { describe, expect, it } from 'vitest';
 import { ActiveAlarms } from './active-alarms.js';
 import {
+  DeadLetterStore,
   decodeCursor,
   encodeCursor,
+  MAX_REPLAY_IDS,
   mergeNewestFirst,
   replayHeaders,
   toDeadLetterView,
@@ -142,5 +144,18 @@ describe('ActiveAlarms', () => {
     // An older event arriving late does not bring a cleared alarm back.
     alarms.apply(event('raised', '2026-01-01T00:00:00.000Z'), null);
     expect(alarms.active()).toHaveLength(0);
+  });
+});
+
+describe('dead-letter replay', () => {
+  it(`refuses more than ${MAX_REPLAY_IDS} letters in one request before reading anything`, async () => {
+    // Neither Kafka nor the producer may be touched: empty objects would throw on any use.
+    const store = new DeadLetterStore({} as Kafka, 'dlq', 'raw', 'dlq.replays');
+    const ids = Array.from({ length: MAX_REPLAY_IDS + 1 }, (_, i) => ({
+      partition: 0,
+      offset: BigInt(i) * 1_000_000n,
+    }));
+    await expect(store.replay({} as ReliableProducer, ids)).rejects.toThrow(RangeError);
+    await expect(store.replay({} as ReliableProducer, ids)).rejects.toThrow(/at most 1000 letters/);
   });
 });

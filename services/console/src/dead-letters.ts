@@ -4,6 +4,9 @@ import { type OffsetRange, readRanges } from './kafka-reader.js';
 
 export const REPLAYED_FROM_HEADER = 'gs-replayed-from';
 
+/** Letters one replay request may name (a page shows at most 500 per partition). */
+export const MAX_REPLAY_IDS = 1_000;
+
 export interface ReplayMark {
   dlqTopic: string;
   partition: number;
@@ -194,13 +197,16 @@ export class DeadLetterStore {
    * Republishes the ORIGINAL payload and headers of each letter to the raw topic, then records the replay
    * on the compacted replays topic. The letter itself stays on the DLQ (Kafka is append-only): a replay
    * that fails again simply becomes a new letter. A truncated letter is refused — its payload is only the
-   * first bytes of the message, and replaying it would dead-letter garbage.
+   * first bytes of the message, and replaying it would dead-letter garbage. At most MAX_REPLAY_IDS letters
+   * per call (RangeError beyond).
    */
   async replay(
     producer: ReliableProducer,
     ids: { partition: number; offset: bigint }[],
     payloadOverride?: Map<string, Buffer>,
   ): Promise<{ replayed: string[]; refused: { id: string; reason: string }[] }> {
+    if (ids.length > MAX_REPLAY_IDS)
+      throw new RangeError(`at most ${MAX_REPLAY_IDS} letters per replay (${ids.length} chosen)`);
     const refused: { id: string; reason: string }[] = [];
     const toSend: OutMessage[] = [];
     const marks: OutMessage[] = [];
@@ -209,13 +215,17 @@ export class DeadLetterStore {
     for (const id of ids)
       byPartition.set(id.partition, [...(byPartition.get(id.partition) ?? []), id.offset]);
     const found = new Map<string, InMessage>();
-    // One reader per distinct offset would be slow; read each partition's span once and pick.
+    // One reader per distinct offset would be slow; read each partition's span once and keep only the
+    // wanted letters, so ids far apart do not hold every letter in between in memory.
+    const wanted = new Set(ids.map(({ partition, offset }) => `${partition}/${offset}`));
     const spans: OffsetRange[] = [...byPartition].map(([partition, offsets]) => ({
       partition,
       from: offsets.reduce(minBig),
       to: offsets.reduce(maxBig) + 1n,
     }));
-    for (const m of await readRanges(this.kafka, this.dlqTopic, spans))
+    for (const m of await readRanges(this.kafka, this.dlqTopic, spans, undefined, (p, o) =>
+      wanted.has(`${p}/${o}`),
+    ))
       found.set(`${m.partition}/${m.offset}`, m);
     const now = new Date().toISOString();
     for (const { partition, offset } of ids) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Logger } from '@gridstream/runtime';
 
 /** The importer's progress and summary as the page shows them (contract in notes: importFiles). */
 export interface JobProgress {
@@ -55,7 +56,12 @@ export class ImportJobs {
   readonly events = new EventEmitter();
   private readonly running = new Set<Promise<void>>();
 
-  constructor(private readonly keep = 50) {
+  private readonly keep: number;
+  private readonly logger: Logger | undefined;
+
+  constructor(options: { keep?: number; logger?: Logger } = {}) {
+    this.keep = options.keep ?? 50;
+    this.logger = options.logger;
     this.events.setMaxListeners(0);
   }
 
@@ -92,11 +98,19 @@ export class ImportJobs {
         if (partial && typeof partial === 'object' && Array.isArray(partial.rejects)) job.summary = partial;
       }
       job.finishedAt = new Date().toISOString();
-      onEnd?.(job);
-      this.events.emit(job.id, job);
+      try {
+        onEnd?.(job);
+      } finally {
+        this.events.emit(job.id, job);
+      }
     })();
     this.running.add(task);
-    void task.finally(() => this.running.delete(task));
+    // A throwing onEnd (or event listener) must not become an unhandled rejection: that stops the process.
+    void task
+      .catch((error: unknown) =>
+        this.logger?.error({ err: error, job: job.id }, 'import job end handling failed'),
+      )
+      .finally(() => this.running.delete(task));
     return job;
   }
 

@@ -26,6 +26,8 @@ export async function readRanges(
   topic: string,
   ranges: OffsetRange[],
   timeoutMs = 20_000,
+  /** Keeps only these offsets of the ranges (the rest is read past, not held in memory). */
+  keep?: (partition: number, offset: bigint) => boolean,
 ): Promise<InMessage[]> {
   const wanted = ranges.filter((r) => r.to > r.from);
   if (wanted.length === 0) return [];
@@ -52,7 +54,12 @@ export async function readRanges(
         if (!range || !pending.has(batch.partition)) return;
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
-          if (offset >= range.from && offset < range.to && !seen.has(`${batch.partition}/${offset}`)) {
+          if (
+            offset >= range.from &&
+            offset < range.to &&
+            !seen.has(`${batch.partition}/${offset}`) &&
+            (keep === undefined || keep(batch.partition, offset))
+          ) {
             seen.add(`${batch.partition}/${offset}`);
             out.push(toInMessage(topic, batch.partition, message));
           }

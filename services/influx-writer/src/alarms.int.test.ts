@@ -312,6 +312,12 @@ describe('influx-writer: telemetry.alarms → the alarms measurement (real Kafka
     await before.disconnect();
 
     await producer.send(ALARMS, messages);
+    // A tombstone (compaction deletes the key): skipped and counted, not dead-lettered. Produced with the
+    // plain client: ours only sends values.
+    const plain = kafka.producer();
+    await plain.connect();
+    await plain.send({ topic: ALARMS, messages: [{ key, value: null }] });
+    await plain.disconnect();
     expectedAlarms += good.length;
     expectedLetters += bad.length;
     await waitUntilDrained('mixed');
@@ -337,6 +343,7 @@ describe('influx-writer: telemetry.alarms → the alarms measurement (real Kafka
     }
     expect(await metricValue('gridstream_dead_letters_total', { reason: 'not_json' })).toBe(1);
     expect(await metricValue('gridstream_dead_letters_total', { reason: 'invalid_record' })).toBe(3);
+    expect(await metricValue('gridstream_writer_alarm_tombstones_total')).toBe(1);
   });
 
   it('holds alarm offsets while InfluxDB is unreachable, retries, then writes every event once it is back', async () => {

@@ -50,6 +50,11 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     'stage',
     'reason',
   ]);
+  const tombstones = counter(
+    metrics,
+    'gridstream_writer_alarm_tombstones_total',
+    'Tombstones (null values) on the alarms topic, skipped',
+  );
   let lastWriteOk = true;
 
   const batcher = new LineBatcher<InMessage>(
@@ -78,6 +83,12 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     const dlq: OutMessage[] = [];
     for (const message of messages) {
       if (message.topic === alarmsTopic) {
+        // The alarms topic is compacted: a tombstone (null value) deletes a key there, it is no alarm event
+        // and no bad input. Dead-lettered as not_json it filled the DLQ with every cleanup of the topic.
+        if (message.value === null) {
+          tombstones.inc();
+          continue;
+        }
         try {
           items.push({ line: alarmToLine(parseAlarm(message.value)), ref: message });
           measurements.push(ALARMS_MEASUREMENT);

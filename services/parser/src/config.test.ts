@@ -8,6 +8,14 @@ describe('parser configuration: quality stage variables', () => {
     expect(cfg.QUALITY_CONFIG).toBeUndefined();
     expect(cfg.QUALITY_FENCES_INTERVAL_MS).toBe(0);
     expect(cfg.QUALITY_FENCES_WINDOW).toBe('7d');
+    // Resampled unless asked otherwise: raw values of the whole window would all come into memory.
+    expect(cfg.QUALITY_FENCES_RESAMPLE).toBe('1m');
+    expect(loadConfig(parserConfigSchema, { QUALITY_FENCES_RESAMPLE: 'raw' }).QUALITY_FENCES_RESAMPLE).toBe(
+      'raw',
+    );
+    expect(loadConfig(parserConfigSchema, { QUALITY_FENCES_RESAMPLE: '1d' }).QUALITY_FENCES_RESAMPLE).toBe(
+      '1d',
+    );
     expect(cfg.KAFKA_TOPIC_ALARMS).toBe('telemetry.alarms');
   });
 

@@ -32,8 +32,15 @@ export const parserConfigSchema = z
     QUALITY_FENCES_INTERVAL_MS: envInt(0, { min: 0, max: 7 * 24 * 3_600_000 }),
     /** History the fences are computed from, as an InfluxQL duration. */
     QUALITY_FENCES_WINDOW: influxDuration('7d'),
-    /** Optional resampling (mean per interval) before the quantiles, as an InfluxQL duration; empty = raw values. */
-    QUALITY_FENCES_RESAMPLE: influxDuration(''),
+    /**
+     * Mean per interval before the quantiles, as an InfluxQL duration; `raw` = every stored value. Resampled
+     * by default: raw values over the window (7 days of per-second readings per series) would all be pulled
+     * into the parser's memory at every run.
+     */
+    QUALITY_FENCES_RESAMPLE: z
+      .string()
+      .regex(/^(raw|\d+(ms|s|m|h|d|w))$/, 'must be an InfluxQL duration such as 1m, 1h or 1d, or `raw`')
+      .default('1m'),
     ...influxEnvShape,
   })
   .superRefine((cfg, ctx) => {

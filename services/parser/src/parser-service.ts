@@ -84,18 +84,27 @@ export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<Ru
     }
     // Serialised after the quality stage so that the flags it adds are in the produced records; its alarm
     // events go in the same request, so they are committed with the slice (at least once, same ids).
-    await quality.run(records, ctx.partition, async (alarms) => {
-      const parsed: OutMessage[] = new Array(records.length);
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i]!;
-        parsed[i] = { key: parsedRecordKey(record), value: JSON.stringify(record) };
-      }
-      await producer.sendBatch([
-        { topic: config.KAFKA_TOPIC_PARSED, messages: parsed },
-        { topic: config.KAFKA_TOPIC_DLQ, messages: dlq },
-        ...(alarms.length > 0 ? [{ topic: config.KAFKA_TOPIC_ALARMS, messages: alarms }] : []),
-      ]);
-    });
+    // The raw offsets let the stage recognise this slice if it comes back (offset commit failed).
+    const head = messages[0];
+    const tail = messages[messages.length - 1];
+    const offsets = head && tail ? { first: head.offset, last: tail.offset } : undefined;
+    await quality.run(
+      records,
+      ctx.partition,
+      async (alarms) => {
+        const parsed: OutMessage[] = new Array(records.length);
+        for (let i = 0; i < records.length; i++) {
+          const record = records[i]!;
+          parsed[i] = { key: parsedRecordKey(record), value: JSON.stringify(record) };
+        }
+        await producer.sendBatch([
+          { topic: config.KAFKA_TOPIC_PARSED, messages: parsed },
+          { topic: config.KAFKA_TOPIC_DLQ, messages: dlq },
+          ...(alarms.length > 0 ? [{ topic: config.KAFKA_TOPIC_ALARMS, messages: alarms }] : []),
+        ]);
+      },
+      offsets,
+    );
     for (const record of records) recordsOut.inc({ equipment: record.equipment });
   };
 

@@ -7,7 +7,7 @@ import {
   type ReliableProducer,
   type TopicPartitions,
 } from '@gridstream/kafka';
-import { loadQualityConfig, QualityStage } from '@gridstream/quality';
+import { loadQualityConfig, QualityStage, type SliceOffsets } from '@gridstream/quality';
 import type { Logger } from '@gridstream/runtime';
 import { type AlarmEvent, alarmKey, type ParsedRecord } from '@gridstream/schema';
 import type { Registry } from 'prom-client';
@@ -24,11 +24,15 @@ import { partitionOfKey } from './site-partition.js';
  */
 export interface QualityRuntime {
   readonly enabled: boolean;
-  /** Checks the records (in place) and calls `produce` with the slice's alarm events; commit-or-undo. */
+  /**
+   * Checks the records (in place) and calls `produce` with the slice's alarm events; commit-or-undo.
+   * `offsets` (the slice's raw messages) lets a redelivered slice get the same flags as the first time.
+   */
   run(
     records: ParsedRecord[],
     partition: number,
     produce: (alarms: OutMessage[]) => Promise<void>,
+    offsets?: SliceOffsets,
   ): Promise<void>;
   onAssignment(assigned: TopicPartitions[]): void;
   stop(): Promise<void>;
@@ -72,6 +76,18 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
     metrics,
     'gridstream_quality_errors_total',
     'Records the quality stage could not check (internal error; produced unchecked)',
+  );
+  const redeliveries = counter(
+    metrics,
+    'gridstream_quality_redeliveries_total',
+    'Slices checked again after their offset commit failed (exact: same flags; reset: series state restarted)',
+    ['mode'],
+  );
+  const internalFailures = counter(
+    metrics,
+    'gridstream_quality_internal_failures_total',
+    'Background quality work (missing-device check, assignment) that failed unexpectedly',
+    ['task'],
   );
   const fencesRuns = counter(metrics, 'gridstream_quality_fence_runs_total', 'Anomaly fence computations', [
     'outcome',
@@ -132,6 +148,15 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
     for (const e of events) alarmsTotal.inc({ rule: e.rule, state: e.state });
   };
 
+  // Background work runs detached from any caller: a throw from the stage there (a bug) would be an
+  // unhandled rejection, which shuts the whole parser down. Logged and counted instead.
+  const detached = (task: string, work: () => Promise<void>): void => {
+    serial(work).catch((error: unknown) => {
+      internalFailures.inc({ task });
+      log.error({ err: error, task }, 'quality background work failed');
+    });
+  };
+
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
 
@@ -139,9 +164,15 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
     timers.push(
       setInterval(() => {
         if (!assigned || stopped) return;
-        void serial(async () => {
+        detached('missing_check', async () => {
           if (needsRestore) return;
-          const events = stage.checkMissing();
+          let events: AlarmEvent[];
+          try {
+            events = stage.checkMissing();
+          } catch (error) {
+            stage.rollback(); // a half-done check must not ride along in the next slice's transaction
+            throw error;
+          }
           if (events.length === 0) {
             stage.commit();
             return;
@@ -175,7 +206,7 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
             influx,
             rules: qualityConfig.fieldRules,
             window: config.QUALITY_FENCES_WINDOW,
-            resample: config.QUALITY_FENCES_RESAMPLE,
+            resample: config.QUALITY_FENCES_RESAMPLE === 'raw' ? '' : config.QUALITY_FENCES_RESAMPLE,
             minSamples: qualityConfig.fences.minSamples,
           },
           sink,
@@ -197,10 +228,17 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
 
   return {
     enabled: true,
-    run(records, partition, produce) {
+    run(records, partition, produce, offsets) {
       return serial(async () => {
         if (needsRestore) await restore(); // throws: the consumer loop retries the slice
-        const result = stage.process(records, partition);
+        const result = stage.process(records, partition, offsets);
+        if (result.redelivery !== undefined) {
+          redeliveries.inc({ mode: result.redelivery });
+          log.info(
+            { partition, offsets, mode: result.redelivery },
+            'slice seen again (offset commit failed); checked against the state before it',
+          );
+        }
         try {
           await produce(toMessages(result.events));
         } catch (error) {
@@ -219,7 +257,7 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
       const gained = partitions.some((p) => !owned.has(p));
       owned = new Set(partitions);
       const mine = owned;
-      void serial(async () => {
+      detached('assignment', async () => {
         stage.assign(partitions, (site) => mine.has(partitionOfKey(site, rawPartitions)));
         assigned = true;
         // Episodes of partitions new to this member are in the alarms topic, written by their last owner.
