@@ -20,6 +20,7 @@ export { consumerLag, type PartitionLag } from './lag.js';
 export { decodeHeaders, type InMessage, type OutMessage, toInMessage } from './messages.js';
 export { counter, gauge, histogram } from './metrics.js';
 export { ReliableProducer, splitRequests } from './reliable-producer.js';
+export { type OffsetRange, readRanges, readTopicToEnd, tailTopic } from './topic-reader.js';
 export {
   alarmsTopicRequest,
   COMPACTED_TOPIC_CONFIG,

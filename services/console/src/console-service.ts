@@ -6,6 +6,7 @@ import {
   createKafka,
   ensureConfiguredTopics,
   ReliableProducer,
+  tailTopic,
 } from '@gridstream/kafka';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
 import type { FastifyInstance } from 'fastify';
@@ -14,7 +15,6 @@ import { buildConsoleApp } from './app.js';
 import type { ConsoleConfig } from './config.js';
 import { DeadLetterStore } from './dead-letters.js';
 import { ImportJobs } from './import-jobs.js';
-import { tailTopic } from './kafka-reader.js';
 import { PipelineMonitor } from './pipeline-monitor.js';
 
 export interface RunningConsole extends RunningService {

@@ -1,6 +1,12 @@
-import type { InMessage, Kafka, OutMessage, ReliableProducer } from '@gridstream/kafka';
+import {
+  type InMessage,
+  type Kafka,
+  type OffsetRange,
+  type OutMessage,
+  type ReliableProducer,
+  readRanges,
+} from '@gridstream/kafka';
 import { DLQ_HEADER, type Problem } from '@gridstream/schema';
-import { type OffsetRange, readRanges } from './kafka-reader.js';
 
 export const REPLAYED_FROM_HEADER = 'gs-replayed-from';
 

@@ -5,13 +5,13 @@ import {
   type Kafka,
   type OutMessage,
   type ReliableProducer,
+  readTopicToEnd,
   type TopicPartitions,
 } from '@gridstream/kafka';
 import { loadQualityConfig, QualityStage, type SliceOffsets } from '@gridstream/quality';
 import type { Logger } from '@gridstream/runtime';
 import { type AlarmEvent, alarmKey, type ParsedRecord } from '@gridstream/schema';
 import type { Registry } from 'prom-client';
-import { readTopicToEnd } from './alarm-restore.js';
 import type { ParserConfig } from './config.js';
 import { runFenceJob } from './fence-job.js';
 import { partitionOfKey } from './site-partition.js';
@@ -134,7 +134,16 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
   let needsRestore = false;
 
   const restore = async (): Promise<void> => {
-    const values = await readTopicToEnd(kafka, alarmsTopic, log);
+    // Tombstones carry nothing to restore; an unreadable value must not keep the parser from starting
+    // (the stage validates every event it restores anyway).
+    const values = (await readTopicToEnd(kafka, alarmsTopic)).flatMap((m) => {
+      if (m.value === null) return [];
+      try {
+        return [JSON.parse(m.value.toString('utf8')) as unknown];
+      } catch {
+        return [];
+      }
+    });
     const active = stage.restore(values);
     needsRestore = false;
     restoredGauge.set(active);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { type InMessage, type Kafka, toInMessage } from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
+import type { Kafka } from 'kafkajs';
+import { type InMessage, toInMessage } from './messages.js';
 
 export interface OffsetRange {
   partition: number;
@@ -10,13 +11,16 @@ export interface OffsetRange {
   to: bigint;
 }
 
-/** Unique group per reader: the console never commits, so it never moves any service's offsets. */
+/**
+ * Unique group per reader: readers never commit, so they never move any service's offsets, and always
+ * start where they seek (kafkajs has no manual partition assignment, hence a single-member group).
+ */
 function readerGroup(purpose: string): string {
-  return `gridstream-console-${purpose}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  return `gridstream-reader-${purpose}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 /**
- * Reads exact offset ranges of a topic (a page of dead letters, one letter) with a throwaway consumer:
+ * Reads exact offset ranges of a topic (a page of dead letters, one letter, a whole small topic) with a throwaway consumer:
  * kafkajs has no manual assignment, so the consumer joins its own single-member group, seeks each wanted
  * partition and stops once every range is read. Nothing is committed. Offsets that no longer exist
  * (retention deleted them) are simply missing from the answer.
@@ -93,8 +97,28 @@ export async function readRanges(
 }
 
 /**
- * Follows a whole topic from the beginning for the life of the console (active alarms, replay marks).
- * Both topics are keyed and small (compacted), so holding their latest state in memory is cheap.
+ * Reads a whole topic from the beginning up to the end offsets it had when the read began (restoring
+ * state kept on a compacted topic, e.g. the parser's active alarm episodes).
+ */
+export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<InMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ranges: OffsetRange[];
+  try {
+    ranges = (await admin.fetchTopicOffsets(topic)).map((o) => ({
+      partition: o.partition,
+      from: BigInt(o.low),
+      to: BigInt(o.high),
+    }));
+  } finally {
+    await admin.disconnect();
+  }
+  return readRanges(kafka, topic, ranges, timeoutMs);
+}
+
+/**
+ * Follows a whole topic from the beginning for the life of a process (the console's active alarms and
+ * replay marks). Meant for keyed, compacted, small topics, whose latest state is cheap to hold in memory.
  * `caughtUp` resolves once the reader has reached the end offsets it saw at start.
  */
 export async function tailTopic(
