@@ -84,7 +84,6 @@ export {
   compactInstant,
   DAY_MS,
   HOUR_MS,
-  isKnownTimeZone,
   parseTimeArgument,
   TimeArgumentError,
   timeWindows,

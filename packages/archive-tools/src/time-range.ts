@@ -130,13 +130,3 @@ function offsetAt(timeZone: string, ms: number): number {
   );
   return wall - (ms - (((ms % 1000) + 1000) % 1000));
 }
-
-/** True if Intl knows the zone; checked when the option is read so a typo fails before any work. */
-export function isKnownTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -2,13 +2,13 @@ import {
   archiveStoreFromEnv,
   exportFromInflux,
   HOUR_MS,
-  isKnownTimeZone,
   ProgressBar,
   parseTimeArgument,
   toolsEnvSchema,
 } from '@gridstream/archive-tools';
 import { loadConfig } from '@gridstream/config';
 import { checkInfluxEnv, influxConfigFromEnv, influxEnvShape } from '@gridstream/influx';
+import { isValidTimeZone } from '@gridstream/schema';
 import { z } from 'zod';
 import {
   type CommandIo,
@@ -73,7 +73,7 @@ export async function runExportCommand(argv: string[], out: Out, io: CommandIo =
         '--tz applies to --format csv only: archive days (dt) are UTC dates by definition',
       );
     }
-    if (values.tz !== undefined && !isKnownTimeZone(values.tz))
+    if (values.tz !== undefined && !isValidTimeZone(values.tz))
       throw new UsageError(`unknown time zone "${values.tz}"`);
     if (values.format === 'csv' && values.out === undefined)
       throw new UsageError('--format csv needs --out <dir>');

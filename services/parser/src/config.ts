@@ -2,8 +2,8 @@ import { envInt, envMap } from '@gridstream/config';
 import { checkInfluxEnv, influxEnvShape } from '@gridstream/influx';
 import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
 import { runtimeEnvShape } from '@gridstream/runtime';
+import { isValidTimeZone } from '@gridstream/schema';
 import { z } from 'zod';
-import { isValidTimeZone } from './local-time.js';
 
 export const parserConfigSchema = z
   .object({

@@ -1,12 +1,13 @@
 import {
   type DeadLetterReason,
+  LocalTimeError,
+  localTimeToUtcIso,
   MICROGRID_EQUIPMENT,
   type ParsedRecord,
   type Problem,
 } from '@gridstream/schema';
 import { isFieldName, toIdentifier } from './identifiers.js';
 import { childPath } from './json-path.js';
-import { LocalTimeError, localTimeToUtcIso } from './local-time.js';
 
 /**
  * `microgrid.v1` -> record drafts. A hand-written walk instead of zod: this runs for every gateway message

@@ -1,5 +1,6 @@
 import {
   type DeadLetterReason,
+  isValidTimeZone,
   type Lineage,
   type ParsedRecord,
   type Problem,
@@ -8,7 +9,6 @@ import {
 } from '@gridstream/schema';
 import { decodeMicrogrid, type RecordDraft } from './decode-microgrid.js';
 import { decodeSamples } from './decode-samples.js';
-import { isValidTimeZone } from './local-time.js';
 import { JsonDecodeError, parseJsonTolerant } from './tolerant-json.js';
 
 /** One message from `telemetry.raw`, as the Kafka loop hands it over (headers already decoded to strings). */
