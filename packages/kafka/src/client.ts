@@ -1,6 +1,7 @@
 import type { Logger } from '@gridstream/runtime';
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import type { KafkaEnv } from './kafka-env.js';
+import { Kafka, logLevel } from './kafkajs.js';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -40,4 +41,4 @@ export function createKafka(cfg: KafkaEnv, logger: Logger): Kafka {
   return new Kafka(config);
 }
 
-export type { Kafka } from 'kafkajs';
+export type { Kafka } from './kafkajs.js';

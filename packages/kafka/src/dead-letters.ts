@@ -19,6 +19,8 @@ export interface DeadLetterInput {
   /** Human explanation; defaults to the reason's description. */
   message?: string;
   problems?: Problem[];
+  /** recordDigest() of every record the message DID give (a partly parsed message); a replay skips them. */
+  emitted?: readonly string[];
   payload: Buffer | null;
   key?: string | Buffer | null;
   /** The original headers, kept so a replay to telemetry.raw is a plain copy. */
@@ -50,6 +52,7 @@ export function deadLetter(input: DeadLetterInput): OutMessage {
     const problems = input.problems.slice(0, MAX_PROBLEMS).map((p) => ({ ...p, message: clip(p.message) }));
     headers[DLQ_HEADER.problems] = JSON.stringify(problems);
   }
+  if (input.emitted && input.emitted.length > 0) headers[DLQ_HEADER.emitted] = input.emitted.join(',');
   headers[DLQ_HEADER.at] = (input.now ?? new Date()).toISOString();
   if (input.source) {
     headers[DLQ_HEADER.sourceTopic] = input.source.topic;

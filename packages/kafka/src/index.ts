@@ -16,9 +16,16 @@ export {
   deadLetterFor,
 } from './dead-letters.js';
 export { checkKafkaEnv, type KafkaEnv, kafkaEnvShape } from './kafka-env.js';
+export { isFencedError, isMembershipError } from './kafka-errors.js';
 export { consumerLag, type PartitionLag } from './lag.js';
 export { decodeHeaders, type InMessage, type OutMessage, toInMessage } from './messages.js';
 export { counter, gauge, histogram } from './metrics.js';
+export {
+  PartitionTransactions,
+  type PartitionTransactionsOptions,
+  type TopicMessages,
+} from './partition-transactions.js';
+export { murmur2, partitionOfKey } from './partitioner.js';
 export { ReliableProducer, splitRequests } from './reliable-producer.js';
 export { type OffsetRange, readRanges, readTopicToEnd, tailTopic } from './topic-reader.js';
 export {
@@ -29,4 +36,11 @@ export {
   ensureTopics,
   type TopicRequest,
   type TopicSpec,
+  topicPartitionCount,
 } from './topics.js';
+export {
+  runTransactionalConsumer,
+  type TransactionalConsumerOptions,
+  type TransactionalContext,
+  type TransactionalHandler,
+} from './transactional-consumer.js';

@@ -19,6 +19,14 @@ export const kafkaEnvShape = {
   KAFKA_TOPIC_PARTITIONS: envInt(6, { min: 1, max: 10_000 }),
   KAFKA_REPLICATION_FACTOR: envInt(1, { min: 1, max: 16 }),
   KAFKA_CREATE_TOPICS: envBoolean(true),
+  /**
+   * A consumer silent for longer than this leaves its group and its partitions go to another member
+   * (the broker bounds it: group.min/max.session.timeout.ms, 6 s to 30 min by default). Shorter moves
+   * the work of a crashed replica sooner; the loop heartbeats while a sink is slow, so a slow sink does
+   * not cost the membership.
+   */
+  KAFKA_SESSION_TIMEOUT_MS: envInt(30_000, { min: 1_000, max: 1_800_000 }),
+  KAFKA_HEARTBEAT_INTERVAL_MS: envInt(3_000, { min: 100, max: 600_000 }),
 };
 
 export type KafkaEnv = {
@@ -36,10 +44,25 @@ export type KafkaEnv = {
   KAFKA_TOPIC_PARTITIONS: number;
   KAFKA_REPLICATION_FACTOR: number;
   KAFKA_CREATE_TOPICS: boolean;
+  /** Optional here for hand-built envs (tests, tools); services always have them from kafkaEnvShape. */
+  KAFKA_SESSION_TIMEOUT_MS?: number;
+  KAFKA_HEARTBEAT_INTERVAL_MS?: number;
 };
 
 /** Cross-field rule: SASL needs both halves of the credential, or every connection is refused. */
 export function checkKafkaEnv(cfg: KafkaEnv, ctx: z.RefinementCtx): void {
+  if (
+    cfg.KAFKA_SESSION_TIMEOUT_MS !== undefined &&
+    cfg.KAFKA_HEARTBEAT_INTERVAL_MS !== undefined &&
+    cfg.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > cfg.KAFKA_SESSION_TIMEOUT_MS
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['KAFKA_HEARTBEAT_INTERVAL_MS'],
+      message:
+        'must be at most a third of KAFKA_SESSION_TIMEOUT_MS, or one late heartbeat costs the membership and every partition moves',
+    });
+  }
   if (cfg.KAFKA_SASL_MECHANISM && (!cfg.KAFKA_SASL_USERNAME || !cfg.KAFKA_SASL_PASSWORD)) {
     ctx.addIssue({
       code: 'custom',

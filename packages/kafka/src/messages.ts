@@ -3,6 +3,8 @@ import type { IHeaders, KafkaMessage } from 'kafkajs';
 /** A message to produce: bytes in, bytes out; headers are UTF-8 strings. */
 export interface OutMessage {
   key: string | Buffer | null;
+  /** Explicit partition (a changelog partition that mirrors an input partition); default: by key. */
+  partition?: number;
   value: Buffer | string;
   headers?: Record<string, string>;
 }

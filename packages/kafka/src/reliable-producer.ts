@@ -1,5 +1,6 @@
 import type { Logger } from '@gridstream/runtime';
-import { type CompressionTypes, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import type { CompressionTypes, Producer } from 'kafkajs';
+import { type Kafka, Partitioners } from './kafkajs.js';
 import type { OutMessage } from './messages.js';
 
 /**

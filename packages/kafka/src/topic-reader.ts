@@ -49,6 +49,20 @@ export async function readRanges(
     resolveDone = r;
   });
   try {
+    // Where each partition's fetch has got to, control records (transaction markers) and aborted records
+    // included: a transactional topic's range usually ENDS with a marker, which no message ever shows, so
+    // "the last message seen is at to - 1" would wait forever. kafkajs reports the position of every
+    // fetched batch, also of one that held nothing but markers, in END_BATCH_PROCESS.
+    const reached = (partition: number, lastOffset: bigint) => {
+      const range = byPartition.get(partition);
+      if (range && pending.has(partition) && lastOffset >= range.to - 1n) {
+        pending.delete(partition);
+        if (pending.size === 0) resolveDone();
+      }
+    };
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.topic === topic) reached(payload.partition, BigInt(payload.lastOffset));
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: false });
     await consumer.run({
@@ -67,15 +81,14 @@ export async function readRanges(
             seen.add(`${batch.partition}/${offset}`);
             out.push(toInMessage(topic, batch.partition, message));
           }
-          if (offset >= range.to - 1n) pending.delete(batch.partition);
         }
-        // The range may end at a gap (compaction, transaction markers): the batch's high watermark says so.
+        // The range may end at a gap (compaction): the batch's high watermark says nothing more is coming.
         if (BigInt(batch.highWatermark) <= range.to) {
           const last = batch.messages.at(-1);
           if (last === undefined || BigInt(last.offset) >= BigInt(batch.highWatermark) - 1n)
-            pending.delete(batch.partition);
+            reached(batch.partition, range.to - 1n);
         }
-        if (pending.size === 0) resolveDone();
+        reached(batch.partition, BigInt(batch.lastOffset()));
       },
     });
     for (const range of wanted)
@@ -98,7 +111,9 @@ export async function readRanges(
 
 /**
  * Reads a whole topic from the beginning up to the end offsets it had when the read began (restoring
- * state kept on a compacted topic, e.g. the parser's active alarm episodes).
+ * state kept on a compacted topic, e.g. the parser's active alarm episodes). The end is the last STABLE
+ * offset (kafkajs lists offsets read_committed): a transaction left open by a killed producer is not
+ * waited for.
  */
 export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<InMessage[]> {
   const admin = kafka.admin();
@@ -149,6 +164,17 @@ export async function tailTopic(
     crashed = String(event.payload.error?.message ?? event.payload.error);
     logger.error({ err: event.payload.error, topic }, 'topic reader crashed');
   });
+  const reached = (partition: number, lastOffset: bigint) => {
+    const end = ends.get(partition);
+    if (end !== undefined && lastOffset >= end - 1n) {
+      ends.delete(partition);
+      if (ends.size === 0) resolveCaughtUp();
+    }
+  };
+  // Also batches of nothing but transaction markers (the end of a transactional topic), see readRanges.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic === topic) reached(payload.partition, BigInt(payload.lastOffset));
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -159,11 +185,7 @@ export async function tailTopic(
       } catch (error) {
         logger.warn({ err: error, topic, partition, offset: message.offset }, 'unreadable message skipped');
       }
-      const end = ends.get(partition);
-      if (end !== undefined && BigInt(message.offset) >= end - 1n) {
-        ends.delete(partition);
-        if (ends.size === 0) resolveCaughtUp();
-      }
+      reached(partition, BigInt(message.offset));
     },
   });
   return {

@@ -21,7 +21,9 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], logger?: Lo
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return [];
     await admin.createTopics({
-      waitForLeaders: true,
+      // Waited for below: kafkajs's own wait gives up on "does not host this topic-partition", which a
+      // multi-broker cluster answers for a moment while the new topic's metadata reaches every broker.
+      waitForLeaders: false,
       topics: missing.map((s) => ({
         topic: s.topic,
         numPartitions: s.partitions,
@@ -29,11 +31,39 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], logger?: Lo
         configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
       })),
     });
+    await waitForLeaders(
+      admin,
+      missing.map((s) => s.topic),
+    );
     logger?.info({ topics: missing.map((s) => s.topic) }, 'created topics');
     return missing.map((s) => s.topic);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Until every partition of `topics` has a leader (any metadata error meanwhile is a "not yet"). */
+async function waitForLeaders(
+  admin: ReturnType<Kafka['admin']>,
+  topics: string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (
+        found.length === topics.length &&
+        found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+      )
+        return;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms: ${String(last ?? '')}`);
 }
 
 export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
@@ -91,4 +121,16 @@ export async function ensureConfiguredTopics(
     }),
     logger,
   );
+}
+
+/** Partitions of an existing topic (at least 1): for mirroring a topic's partitioning, or murmur2 ownership. */
+export async function topicPartitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return Math.max(1, topics[0]?.partitions.length ?? 1);
+  } finally {
+    await admin.disconnect();
+  }
 }

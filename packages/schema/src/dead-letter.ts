@@ -58,6 +58,8 @@ export const DLQ_HEADER = {
   sourceTopic: 'gs-dlq-source-topic',
   sourcePartition: 'gs-dlq-source-partition',
   sourceOffset: 'gs-dlq-source-offset',
+  /** Parser letters of a partly parsed message: recordDigest() of every record that WAS emitted. */
+  emitted: 'gs-dlq-emitted',
   originalSize: 'gs-dlq-original-size',
   truncated: 'gs-dlq-truncated',
   sha256: 'gs-dlq-sha256',

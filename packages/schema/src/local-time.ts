@@ -100,6 +100,49 @@ export function localTimeToUtcIso(local: string, timeZone: string): string {
   return new Date(utcMs).toISOString();
 }
 
+/**
+ * ISO 8601 with its own offset: `2023-06-09T20:34:06+09:00`, `…+0900`, `…Z`, with `T` or a space, with or
+ * without a fraction. Such a time says exactly which instant it is, so no zone is needed (or applied).
+ */
+const OFFSET_TIMESTAMP_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)$/;
+
+/**
+ * A gateway header time to UTC: an ISO 8601 time with `Z` or an offset is converted exactly, whatever the
+ * site's zone; a time without one (`YYYY-MM-DD HH:MM:SS`, the reference gateway's format) is wall-clock time
+ * in `timeZone`, as localTimeToUtcIso reads it. Throws LocalTimeError for anything else.
+ */
+export function gatewayTimeToUtcIso(text: string, timeZone: string): string {
+  const m = OFFSET_TIMESTAMP_PATTERN.exec(text);
+  if (m === null) return localTimeToUtcIso(text, timeZone);
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  const ms = m[7] === undefined ? 0 : Number((m[7] + '00').slice(0, 3));
+  if (year < 1000) throw new LocalTimeError(`timestamp ${quote(text)}: years before 1000 are not supported`);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month))
+    throw new LocalTimeError(`timestamp ${quote(text)} is not a calendar date`);
+  if (hour > 23 || minute > 59 || second > 59)
+    throw new LocalTimeError(`timestamp ${quote(text)} is not a valid time of day`);
+  let offsetMinutes = 0;
+  const zone = m[8]!;
+  if (zone !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2));
+    const om = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+    if (oh > 18 || om > 59 || (oh === 18 && om > 0))
+      throw new LocalTimeError(`timestamp ${quote(text)} has an impossible offset ${zone}`);
+    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om);
+  }
+  const utcMs = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  if (utcMs < MIN_MS || utcMs >= MAX_MS)
+    throw new LocalTimeError(`timestamp ${quote(text)} is outside the supported range in UTC`);
+  return new Date(utcMs).toISOString();
+}
+
 function zoneState(timeZone: string): ZoneState {
   let zone = zones.get(timeZone);
   if (zone === undefined) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { EquipmentName, FieldName, Identifier, SchemaId, UtcTimestamp } from './identifiers.js';
 import { QualityFlag } from './quality.js';
@@ -38,4 +39,21 @@ export type ParsedRecord = z.infer<typeof ParsedRecordSchema>;
 /** Kafka key of a parsed record: one device's readings stay in one partition, in order. */
 export function parsedRecordKey(record: Pick<ParsedRecord, 'site' | 'equipment' | 'device'>): string {
   return `${record.site}/${record.equipment}/${record.device}`;
+}
+
+/**
+ * What makes a reading the same reading: the (sub)device and its source instant. InfluxDB's point identity
+ * (measurement, tags, time) is the same, which is why a redelivered record overwrites itself there.
+ */
+export function recordIdentity(
+  record: Pick<ParsedRecord, 'site' | 'equipment' | 'device' | 'rack' | 'ts'>,
+): string {
+  return `${record.site}/${record.equipment}/${record.device}/${record.rack ?? ''}@${record.ts}`;
+}
+
+/** A short, fixed-size digest of recordIdentity() (12 base64url characters), for headers. */
+export function recordDigest(
+  record: Pick<ParsedRecord, 'site' | 'equipment' | 'device' | 'rack' | 'ts'>,
+): string {
+  return createHash('sha256').update(recordIdentity(record)).digest('base64url').slice(0, 12);
 }

@@ -10,6 +10,14 @@ export const RAW_HEADER = {
   source: 'gs-source',
   receivedAt: 'gs-received-at',
   messageId: 'gs-message-id',
+  /** On a dead letter replayed to the raw topic: which letter (`dlq/<partition>/<offset>`). */
+  replayedFrom: 'gs-replayed-from',
+  /**
+   * On a replayed letter of a message that was partly parsed: the records that went through the first
+   * time (recordDigest() of each, comma-separated). The parser leaves them out, so a replay emits only
+   * what did not go through.
+   */
+  replaySkip: 'gs-replay-skip',
 } as const;
 
 export const RawHeadersSchema = z.object({
@@ -19,5 +27,7 @@ export const RawHeadersSchema = z.object({
   [RAW_HEADER.receivedAt]: UtcTimestamp,
   /** The upstream message id (AMQP message-id), when the source has one. */
   [RAW_HEADER.messageId]: z.string().optional(),
+  [RAW_HEADER.replayedFrom]: z.string().optional(),
+  [RAW_HEADER.replaySkip]: z.string().optional(),
 });
 export type RawHeaders = z.infer<typeof RawHeadersSchema>;

@@ -6,9 +6,9 @@ import {
   type ReliableProducer,
   readRanges,
 } from '@gridstream/kafka';
-import { DLQ_HEADER, type Problem } from '@gridstream/schema';
+import { DLQ_HEADER, type Problem, RAW_HEADER } from '@gridstream/schema';
 
-export const REPLAYED_FROM_HEADER = 'gs-replayed-from';
+export const REPLAYED_FROM_HEADER = RAW_HEADER.replayedFrom;
 
 /** Letters one replay request may name (a page shows at most 500 per partition). */
 export const MAX_REPLAY_IDS = 1_000;
@@ -270,7 +270,11 @@ export class DeadLetterStore {
   }
 }
 
-/** The original raw headers: every `gs-dlq-*` removed, plus where the replay came from. */
+/**
+ * The original raw headers: every `gs-dlq-*` removed, plus where the replay came from, and — for a letter
+ * of a partly parsed message — which records went through the first time, so the parser emits only the
+ * rest.
+ */
 export function replayHeaders(
   headers: Record<string, string>,
   partition: number,
@@ -281,6 +285,9 @@ export function replayHeaders(
     if (!name.startsWith('gs-dlq-') && name !== REPLAYED_FROM_HEADER) out[name] = value;
   }
   out[REPLAYED_FROM_HEADER] = `dlq/${partition}/${offset}`;
+  const emitted = headers[DLQ_HEADER.emitted];
+  if (emitted) out[RAW_HEADER.replaySkip] = emitted;
+  else delete out[RAW_HEADER.replaySkip];
   return out;
 }
 

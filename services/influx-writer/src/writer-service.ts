@@ -149,6 +149,8 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
   const consumer = await runConsumer({
     kafka,
     groupId: config.WRITER_GROUP_ID,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
     topics: inputs,
     logger,
     metrics,

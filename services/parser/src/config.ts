@@ -22,6 +22,14 @@ export const parserConfigSchema = z
     PARSER_MAX_MESSAGE_BYTES: envInt(4 * 1024 * 1024, { min: 1_024 }),
     PARSER_MAX_MESSAGES_PER_CALL: envInt(500, { min: 1, max: 10_000 }),
     /**
+     * Raw messages per raw partition whose identity (source + message id, or the payload's hash) the parser
+     * remembers to drop a redelivered copy (a bridge or collector restarted between Kafka's ack and its own
+     * bookkeeping). 0 turns it off. The window travels in the parser's transactions (docs/reliability.md).
+     */
+    PARSER_DEDUP_WINDOW: envInt(10_000, { min: 0, max: 100_000 }),
+    /** Compacted changelog of the duplicate windows; default `<PARSER_GROUP_ID>.dedup`. */
+    PARSER_DEDUP_TOPIC: z.string().min(1).optional(),
+    /**
      * Quality stage (docs/quality.md): YAML file of quality checks, expected devices and alarm rules.
      * Unset: no stage, records pass as parsed (source flags only) and no alarms are produced.
      */

@@ -1,13 +1,15 @@
 import {
   type DeadLetterReason,
+  gatewayTimeToUtcIso,
   LocalTimeError,
-  localTimeToUtcIso,
   MICROGRID_EQUIPMENT,
   type ParsedRecord,
   type Problem,
+  type QualityFlag,
 } from '@gridstream/schema';
 import { isFieldName, toIdentifier } from './identifiers.js';
 import { childPath } from './json-path.js';
+import { NONFINITE_PREFIX } from './tolerant-json.js';
 
 /**
  * `microgrid.v1` -> record drafts. A hand-written walk instead of zod: this runs for every gateway message
@@ -22,6 +24,8 @@ export type RecordDraft = Omit<ParsedRecord, 'lineage' | 'schema'>;
 export interface DecodeResult {
   records: RecordDraft[];
   problems: Problem[];
+  /** NaN/Infinity readings left out (each flagged `bad` on its record). */
+  nonFinite?: number;
 }
 
 export interface MicrogridOptions {
@@ -73,12 +77,12 @@ export function decodeMicrogrid(value: unknown, opts: MicrogridOptions): DecodeR
     return failed(
       'bad_timestamp',
       'header.timestamp',
-      `header.timestamp is ${describe(localTs)}, not a "YYYY-MM-DD HH:MM:SS" string`,
+      `header.timestamp is ${describe(localTs)}, not a "YYYY-MM-DD HH:MM:SS" string (or ISO 8601 with an offset)`,
     );
   }
   let ts: string;
   try {
-    ts = localTimeToUtcIso(localTs, opts.zoneForSite(site));
+    ts = gatewayTimeToUtcIso(localTs, opts.zoneForSite(site));
   } catch (err) {
     if (err instanceof LocalTimeError) return failed('bad_timestamp', 'header.timestamp', err.message);
     throw err;
@@ -119,13 +123,17 @@ export function decodeMicrogrid(value: unknown, opts: MicrogridOptions): DecodeR
   if (walk.records.length === 0 && walk.problems.length === 0) {
     walk.problem('no_readings', LAYER, 'no device instance holds a numeric reading or a boolean flag');
   }
-  return { records: walk.records, problems: walk.problems };
+  return walk.nonFinite > 0
+    ? { records: walk.records, problems: walk.problems, nonFinite: walk.nonFinite }
+    : { records: walk.records, problems: walk.problems };
 }
 
 /** State of one message's walk; methods keep the per-instance code free of closures. */
 class Walk {
   readonly records: RecordDraft[] = [];
   readonly problems: Problem[] = [];
+  /** Readings that were NaN/Infinity tokens: left out, flagged bad. */
+  nonFinite = 0;
   /**
    * Device ids seen so far, per equipment. A repeated (equipment, device, rack) at the one timestamp of a
    * message is the same InfluxDB point, so the second would silently overwrite the first.
@@ -186,8 +194,11 @@ class Walk {
     seen.add(device);
     const fields: Record<string, number> = {};
     const flags: Record<string, boolean> = {};
-    if (this.readings(inst, fields, flags, groupKey, i, undefined) > 0) {
-      this.records.push({ v: 1, site: this.site, equipment, device, ts: this.ts, fields, flags });
+    const quality: Record<string, QualityFlag[]> = {};
+    if (this.readings(inst, fields, flags, quality, groupKey, i, undefined) > 0) {
+      const record: RecordDraft = { v: 1, site: this.site, equipment, device, ts: this.ts, fields, flags };
+      if (hasKeys(quality)) record.quality = quality;
+      this.records.push(record);
     }
     const racks = inst.racks;
     if (racks == null) return;
@@ -255,8 +266,9 @@ class Walk {
     }
     const fields: Record<string, number> = {};
     const flags: Record<string, boolean> = {};
-    if (this.readings(rack, fields, flags, groupKey, i, position) > 0) {
-      this.records.push({
+    const quality: Record<string, QualityFlag[]> = {};
+    if (this.readings(rack, fields, flags, quality, groupKey, i, position) > 0) {
+      const record: RecordDraft = {
         v: 1,
         site: this.site,
         equipment,
@@ -265,7 +277,9 @@ class Walk {
         ts: this.ts,
         fields,
         flags,
-      });
+      };
+      if (hasKeys(quality)) record.quality = quality;
+      this.records.push(record);
     }
   }
 
@@ -274,11 +288,15 @@ class Walk {
    * A rejected unit yields no record at all: a record missing the one reading that was sent as a string
    * would look complete downstream. Every bad key is reported, not just the first, so one dead letter
    * shows everything a gateway fix has to address.
+   *
+   * A NaN or Infinity (a failed sensor, as Python's json.dumps writes it) is not a rejection: that reading
+   * is left out and flagged `bad`, which still counts as something to report for the unit.
    */
   private readings(
     unit: JsonObject,
     fields: Record<string, number>,
     flags: Record<string, boolean>,
+    quality: Record<string, QualityFlag[]>,
     groupKey: string,
     i: number,
     rackPosition: number | undefined,
@@ -302,6 +320,15 @@ class Walk {
           this.badKey(groupKey, i, rackPosition, key, v);
         } else if (!rejected) {
           flags[key] = v;
+          count++;
+        }
+      } else if (typeof v === 'string' && v.startsWith(NONFINITE_PREFIX)) {
+        this.nonFinite++;
+        if (!isFieldName(key)) {
+          rejected = true;
+          this.badKey(groupKey, i, rackPosition, key, Number.NaN);
+        } else if (!rejected) {
+          quality[key] = ['bad'];
           count++;
         }
       } else if (typeof v === 'string' && NUMERIC_STRING.test(v)) {
@@ -362,6 +389,11 @@ export function equipmentFor(groupKey: string): string | undefined {
 
 function failed(reason: DeadLetterReason, path: string, message: string): DecodeResult {
   return { records: [], problems: [{ reason, path, message }] };
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 function isObject(v: unknown): v is JsonObject {

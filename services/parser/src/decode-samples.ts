@@ -2,6 +2,7 @@ import { type DeadLetterReason, type Problem, SampleSchema, SamplesMessageSchema
 import { z } from 'zod';
 import type { DecodeResult, RecordDraft } from './decode-microgrid.js';
 import { childPath } from './json-path.js';
+import { NONFINITE_PREFIX } from './tolerant-json.js';
 
 /**
  * `samples.v1` -> record drafts, validated with the schema package's zod schemas: this format is the
@@ -20,8 +21,10 @@ export function decodeSamples(value: unknown): DecodeResult {
   const records: RecordDraft[] = [];
   const problems: Problem[] = [];
   const samples = envelope.data.samples;
+  let nonFinite = 0;
   for (let i = 0; i < samples.length; i++) {
-    const raw = samples[i];
+    const { sample: raw, nonFinite: n } = withoutNonFinite(samples[i]);
+    nonFinite += n;
     const reserved = reservedKeyIn(raw);
     if (reserved !== undefined) {
       problems.push({
@@ -38,8 +41,9 @@ export function decodeSamples(value: unknown): DecodeResult {
     }
     const s = parsed.data;
     const flags = s.flags ?? {};
-    // Same rule as microgrid: a sample with nothing in it is not a reading, and not an error either.
-    if (isEmpty(s.fields) && isEmpty(flags)) continue;
+    // Same rule as microgrid: a sample with nothing in it is not a reading, and not an error either (a
+    // sample whose only readings were NaN still says "these sensors failed": it is kept, flagged).
+    if (isEmpty(s.fields) && isEmpty(flags) && isEmpty(s.quality ?? {})) continue;
     const draft: RecordDraft = {
       v: 1,
       site: s.site,
@@ -56,7 +60,30 @@ export function decodeSamples(value: unknown): DecodeResult {
   if (records.length === 0 && problems.length === 0) {
     problems.push({ reason: 'no_readings', path: 'samples', message: 'no sample holds a field or a flag' });
   }
-  return { records, problems };
+  return nonFinite > 0 ? { records, problems, nonFinite } : { records, problems };
+}
+
+/**
+ * A field whose value was a bare NaN/Infinity (see tolerant-json) is left out and flagged `bad`, as for
+ * microgrid messages: one failed sensor does not sink the sample.
+ */
+function withoutNonFinite(sample: unknown): { sample: unknown; nonFinite: number } {
+  if (typeof sample !== 'object' || sample === null) return { sample, nonFinite: 0 };
+  const fields = (sample as { fields?: unknown }).fields;
+  if (typeof fields !== 'object' || fields === null) return { sample, nonFinite: 0 };
+  let nonFinite = 0;
+  const kept: Record<string, unknown> = {};
+  const bad: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value === 'string' && value.startsWith(NONFINITE_PREFIX)) {
+      nonFinite++;
+      bad.push(key);
+    } else kept[key] = value;
+  }
+  if (nonFinite === 0) return { sample, nonFinite };
+  const quality = { ...((sample as { quality?: Record<string, unknown> }).quality ?? {}) };
+  for (const key of bad) quality[key] = ['bad'];
+  return { sample: { ...sample, fields: kept, quality }, nonFinite };
 }
 
 /**

@@ -712,3 +712,60 @@ describe('zoneResolver', () => {
     );
   });
 });
+
+describe('header times with their own offset', () => {
+  const withTs = (ts: string) => {
+    const value = referenceValue();
+    value.header.timestamp = ts;
+    return JSON.stringify(value);
+  };
+
+  it('converts ISO 8601 with an offset or Z exactly, whatever the site zone', () => {
+    // Site 000001 is configured as Asia/Seoul, but the time says its own offset.
+    expect(parse(withTs('2023-06-09T20:34:06+09:00')).records[0]!.ts).toBe('2023-06-09T11:34:06.000Z');
+    expect(parse(withTs('2023-06-09T20:34:06+0900')).records[0]!.ts).toBe('2023-06-09T11:34:06.000Z');
+    expect(parse(withTs('2023-06-09T11:34:06Z')).records[0]!.ts).toBe('2023-06-09T11:34:06.000Z');
+    expect(parse(withTs('2023-06-09 06:34:06.250-05:00')).records[0]!.ts).toBe('2023-06-09T11:34:06.250Z');
+    // A zone-less time is still the site's wall clock (Seoul, +09:00).
+    expect(parse(withTs('2023-06-09 20:34:06')).records[0]!.ts).toBe('2023-06-09T11:34:06.000Z');
+  });
+
+  it('refuses an impossible offset or date as bad_timestamp', () => {
+    expect(parse(withTs('2023-06-09T20:34:06+25:00')).problems[0]).toMatchObject({ reason: 'bad_timestamp' });
+    expect(parse(withTs('2023-02-30T20:34:06Z')).problems[0]).toMatchObject({ reason: 'bad_timestamp' });
+  });
+});
+
+describe('NaN and Infinity from a failed sensor (Python json.dumps)', () => {
+  it('leaves that reading out, flags it bad, counts it, and parses the rest of the message', () => {
+    const text = JSON.stringify(referenceValue())
+      .replace('"soc":31.5', '"soc":NaN')
+      .replace(/"dc_voltage":([0-9.]+)/, '"dc_voltage":-Infinity');
+    expect(text).toContain('NaN');
+    const result = parse(text);
+    expect(result.problems).toEqual([]);
+    expect(result.records).toHaveLength(17);
+    expect(result.nonFiniteValues).toBe(2);
+    // Both readings belong to the first battery: one record, both flagged, both left out.
+    const flagged = result.records.filter((r) => r.quality !== undefined);
+    expect(flagged.map((r) => r.quality)).toEqual([{ soc: ['bad'], dc_voltage: ['bad'] }]);
+    for (const r of flagged) for (const f of Object.keys(r.quality!)) expect(r.fields[f]).toBeUndefined();
+  });
+
+  it('keeps the text "NaN" inside a string as it is', () => {
+    const value = referenceValue();
+    value.header.site_name = 'NaN Infinity';
+    const result = parse(JSON.stringify(value));
+    expect(result.nonFiniteValues).toBeUndefined();
+    expect(result.records).toHaveLength(17);
+  });
+
+  it('does the same for samples.v1', () => {
+    const text =
+      '{"v":1,"samples":[{"site":"s","equipment":"meter","device":"m1","ts":"2024-01-01T00:00:00Z","fields":{"flow":NaN,"total":12.5}}]}';
+    const result = parse(text, { 'gs-schema': 'samples.v1' });
+    expect(result.problems).toEqual([]);
+    expect(result.records[0]).toMatchObject({ fields: { total: 12.5 }, quality: { flow: ['bad'] } });
+    expect(result.nonFiniteValues).toBe(1);
+  });
+});

@@ -34,6 +34,8 @@ export interface ParseResult {
   problems: Problem[];
   /** Raw control characters escaped inside JSON strings; worth a metric, since it means a sloppy source. */
   controlCharsEscaped: number;
+  /** NaN/Infinity readings left out and flagged bad (a failed sensor). */
+  nonFiniteValues?: number;
 }
 
 /** Schema assumed when a message has no `gs-schema` header: the AMQP gateway path predates the header. */
@@ -85,7 +87,13 @@ function parseUnsafe(msg: RawMessage, opts: ParseOptions): ParseResult {
     draft.schema = schema;
     draft.lineage = lineage;
   }
-  return { records, problems: decoded.problems, controlCharsEscaped: json.controlCharsEscaped };
+  const result: ParseResult = {
+    records,
+    problems: decoded.problems,
+    controlCharsEscaped: json.controlCharsEscaped,
+  };
+  if (decoded.nonFinite) result.nonFiniteValues = decoded.nonFinite;
+  return result;
 }
 
 function rejected(reason: DeadLetterReason, path: string, message: string): ParseResult {

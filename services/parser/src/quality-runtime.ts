@@ -4,9 +4,11 @@ import {
   gauge,
   type Kafka,
   type OutMessage,
+  partitionOfKey,
   type ReliableProducer,
   readTopicToEnd,
   type TopicPartitions,
+  topicPartitionCount,
 } from '@gridstream/kafka';
 import { loadQualityConfig, QualityStage, type SliceOffsets } from '@gridstream/quality';
 import type { Logger } from '@gridstream/runtime';
@@ -14,7 +16,6 @@ import { type AlarmEvent, alarmKey, type ParsedRecord } from '@gridstream/schema
 import type { Registry } from 'prom-client';
 import type { ParserConfig } from './config.js';
 import { runFenceJob } from './fence-job.js';
-import { partitionOfKey } from './site-partition.js';
 
 /**
  * The quality stage as the parser runs it (docs/quality.md): between parsing and producing, so every
@@ -120,7 +121,7 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
   );
 
   // Which sites this member owns: raw messages are keyed by site with Kafka's default partitioner.
-  const rawPartitions = await partitionCount(kafka, config.KAFKA_TOPIC_RAW);
+  const rawPartitions = await topicPartitionCount(kafka, config.KAFKA_TOPIC_RAW);
 
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
@@ -285,15 +286,4 @@ export async function createQualityRuntime(deps: Deps): Promise<QualityRuntime> 
       await fenceSink?.close();
     },
   };
-}
-
-async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return Math.max(1, topics[0]?.partitions.length ?? 1);
-  } finally {
-    await admin.disconnect();
-  }
 }

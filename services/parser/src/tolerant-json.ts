@@ -16,7 +16,17 @@ export interface TolerantJson {
   value: unknown;
   /** How many raw control characters inside string literals had to be escaped (0 on the fast path). */
   controlCharsEscaped: number;
+  /** How many bare NaN / Infinity / -Infinity tokens were found (each became a NONFINITE_PREFIX string). */
+  nonFinite?: number;
 }
+
+/**
+ * Python's json.dumps writes a failed sensor's float as a bare `NaN` or `Infinity`, which is not JSON:
+ * strict parsing would dead-letter the whole message for one dead sensor. Such a token becomes a string
+ * starting with this prefix (a NUL cannot come from a real JSON string without an escape), which the
+ * decoders recognise: that reading is left out and flagged bad, and the rest of the message parses.
+ */
+export const NONFINITE_PREFIX = '\u0000gs-nonfinite:';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -77,9 +87,16 @@ function parseWithRepairs(original: string): TolerantJson {
   }
   const repaired = escapeControlCharsInStrings(text);
   escaped += repaired.count;
-  if (repaired.count > 0) {
+  const nonFinite =
+    repaired.text.includes('NaN') || repaired.text.includes('Infinity')
+      ? replaceNonFiniteTokens(repaired.text)
+      : { text: repaired.text, count: 0 };
+  if (repaired.count > 0 || nonFinite.count > 0) {
     try {
-      return { value: JSON.parse(repaired.text), controlCharsEscaped: escaped };
+      const value = JSON.parse(nonFinite.text);
+      return nonFinite.count > 0
+        ? { value, controlCharsEscaped: escaped, nonFinite: nonFinite.count }
+        : { value, controlCharsEscaped: escaped };
     } catch (err) {
       lastError = err;
     }
@@ -177,6 +194,51 @@ export function escapeControlCharsInStrings(text: string): { text: string; count
       i++;
     }
     i++; // past the closing quote
+  }
+  if (count === 0) return { text, count };
+  return { text: out + text.slice(copiedUpTo), count };
+}
+
+const NONFINITE_TOKENS = ['-Infinity', 'Infinity', 'NaN'] as const;
+const isWordChar = (c: number) =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+
+/**
+ * Replaces bare `NaN`, `Infinity` and `-Infinity` outside string literals by the JSON string
+ * `"\u0000gs-nonfinite:<token>"`. Inside strings they are text and stay as they are.
+ */
+export function replaceNonFiniteTokens(text: string): { text: string; count: number } {
+  let out = '';
+  let copiedUpTo = 0;
+  let count = 0;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === BACKSLASH) i += 2;
+        else if (d === QUOTE) break;
+        else i++;
+      }
+      i++;
+      continue;
+    }
+    const token = NONFINITE_TOKENS.find((t) => text.startsWith(t, i));
+    if (
+      token !== undefined &&
+      !isWordChar(text.charCodeAt(i - 1)) &&
+      !isWordChar(text.charCodeAt(i + token.length))
+    ) {
+      out += `${text.slice(copiedUpTo, i)}"\\u0000gs-nonfinite:${token}"`;
+      i += token.length;
+      copiedUpTo = i;
+      count++;
+      continue;
+    }
+    i++;
   }
   if (count === 0) return { text, count };
   return { text: out + text.slice(copiedUpTo), count };

@@ -1,8 +1,9 @@
 /**
  * The partition Kafka's default partitioner (Java client and kafkajs DefaultPartitioner alike) gives a
  * key: murmur2 of its UTF-8 bytes, made positive, modulo the partition count. The parser uses it to know
- * which sites' raw data it owns after a rebalance, so that only the owner of a site watches its expected
- * devices — two instances raising `device_missing` for the same device would be two episodes.
+ * which sites' raw data it owns after a rebalance (only the owner of a site watches its expected devices:
+ * two instances raising `device_missing` for the same device would be two episodes), and the transactions
+ * to send each partition's records on their own (PartitionTransactions says why).
  */
 export function murmur2(data: Uint8Array): number {
   const seed = 0x9747b28c;
@@ -33,6 +34,7 @@ export function murmur2(data: Uint8Array): number {
   return h;
 }
 
-export function partitionOfKey(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+export function partitionOfKey(key: string | Buffer, partitions: number): number {
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  return (murmur2(bytes) & 0x7fffffff) % partitions;
 }
