@@ -63,7 +63,14 @@ describe('archive verify', () => {
         { partition: 1, earliest: 0n, committed: 10n },
       ],
     });
-    expect(report.totals).toEqual({ gaps: 0, missingOffsets: 0n, duplicateRecords: 0, overlappingRows: 0 });
+    expect(report.totals).toEqual({
+      gaps: 0,
+      missingOffsets: 0n,
+      duplicateRecords: 0,
+      duplicateReadings: 0,
+      overlappingRows: 0,
+      unverifiableOffsets: 0n,
+    });
     expect(report.ok).toBe(true);
     expect(report.partitions.map((p) => [p.partition, p.expectedFrom, p.expectedTo, p.present])).toEqual([
       [0, 0n, 99n, 100n],

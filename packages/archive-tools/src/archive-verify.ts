@@ -5,8 +5,13 @@ import { sqlString } from './duckdb-engine.js';
 /**
  * Reconciliation of the archive with Kafka. Every parsed record of `telemetry.parsed` that the archiver
  * consumed must be in exactly one archive file: per Kafka partition the distinct `kafka_offset`s must
- * form a contiguous run, from the topic's earliest offset (or the first archived one) up to the archiver
- * group's committed offset − 1. Missing offsets are gaps (loss); an offset in two files is a duplicate.
+ * cover every offset that holds a record, from the topic's earliest offset (or the first archived one) up
+ * to the archiver group's committed offset − 1. The parser writes in transactions, so not every offset is
+ * a record: each commit leaves a marker, and an aborted attempt leaves records no reader sees. A missing
+ * offset is therefore a gap (loss) only if Kafka holds a committed record there (`recordOffsets` asks);
+ * an offset in two files is a duplicate; and the same reading (site, equipment, device, rack, field, ts)
+ * in two rows of different offsets is a duplicate reading — a query summing the archive would count it
+ * twice, whatever put it there.
  *
  * Late data puts a record in the dt folder of its source time, so offsets of one partition are spread
  * over several days. A window (--from/--to) is checked on its own offsets, and an offset missing inside
@@ -31,6 +36,13 @@ export interface VerifyOptions {
   kafka?: readonly KafkaPartitionOffsets[];
   /** How many gap/duplicate lines the report lists (the counts are always complete). */
   detailLimit?: number;
+  /**
+   * Which offsets of the given ranges of a partition hold a committed record (read from Kafka,
+   * read_committed). Without it every missing offset counts as a gap (a topic written without
+   * transactions). Offsets Kafka no longer holds (below its earliest) cannot be checked and are reported
+   * apart, as unverifiable.
+   */
+  recordOffsets?: (partition: number, ranges: { from: bigint; to: bigint }[]) => Promise<Set<bigint>>;
 }
 
 export interface GapRange {
@@ -52,6 +64,8 @@ export interface DtSummary {
   gaps: number;
   missingOffsets: bigint;
   duplicateRecords: number;
+  /** Readings (site, equipment, device, rack, field, ts) archived more than once from different offsets. */
+  duplicateReadings: number;
   /** Exported rows that repeat an archiver row (same series, field and ts): a query would count both. */
   overlappingRows: number;
 }
@@ -71,7 +85,18 @@ export interface VerifyReport {
   partitions: PartitionSummary[];
   gaps: GapRange[];
   duplicates: { partition: number; offset: bigint; files: string[] }[];
-  totals: { gaps: number; missingOffsets: bigint; duplicateRecords: number; overlappingRows: number };
+  /** The same reading in rows of different offsets (examples, up to detailLimit). */
+  duplicateReadings: { reading: string; copies: number; offsets: string[] }[];
+  /** Offset gaps Kafka could not say anything about (retention deleted them): neither loss nor fine. */
+  unverifiable: GapRange[];
+  totals: {
+    gaps: number;
+    missingOffsets: bigint;
+    duplicateRecords: number;
+    duplicateReadings: number;
+    overlappingRows: number;
+    unverifiableOffsets: bigint;
+  };
   ok: boolean;
 }
 
@@ -143,7 +168,35 @@ export async function verifyArchive(options: VerifyOptions): Promise<VerifyRepor
       );
       await load(outside, 'outside');
     }
-    const gapRows = await gapRanges(q);
+    let gapRows = await gapRanges(q);
+    // Transaction markers and aborted records are offsets without a record: ask Kafka which missing
+    // offsets really held one. Below the earliest offset Kafka still has, nobody can tell.
+    const unverifiableRows: typeof gapRows = [];
+    if (options.recordOffsets && gapRows.length > 0) {
+      const checked: typeof gapRows = [];
+      const byPartition = new Map<number, typeof gapRows>();
+      for (const g of gapRows) byPartition.set(g.p, [...(byPartition.get(g.p) ?? []), g]);
+      for (const [p, list] of byPartition) {
+        const earliest = kafkaBy.get(p)?.earliest ?? 0n;
+        const old = list.filter((g) => g.from < earliest);
+        for (const g of old)
+          unverifiableRows.push({ p, from: g.from, to: g.to < earliest ? g.to : earliest - 1n });
+        const checkable = list
+          .filter((g) => g.to >= earliest)
+          .map((g) => ({ p, from: g.from < earliest ? earliest : g.from, to: g.to }));
+        if (checkable.length === 0) continue;
+        const records = await options.recordOffsets(
+          p,
+          checkable.map((g) => ({ from: g.from, to: g.to })),
+        );
+        for (const offset of [...records].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+          const last = checked[checked.length - 1];
+          if (last && last.p === p && last.to === offset - 1n) last.to = offset;
+          else checked.push({ p, from: offset, to: offset });
+        }
+      }
+      gapRows = checked;
+    }
 
     const gaps: GapRange[] = [];
     for (const g of gapRows) {
@@ -164,6 +217,37 @@ export async function verifyArchive(options: VerifyOptions): Promise<VerifyRepor
       `SELECT p, o, list(DISTINCT f.key ORDER BY f.key), min(f.dt) FROM offs JOIN files f USING (path)
         GROUP BY p, o HAVING count(DISTINCT path) > 1 ORDER BY p, o`,
     );
+    // The same reading under two offsets: two records of one reading reached the archive (a redelivered
+    // raw message the parser did not recognise, a replay, a file of a former owner left behind).
+    const duplicateReadings: VerifyReport['duplicateReadings'] = [];
+    const readingDupsByDt = new Map<string, number>();
+    if (windowFiles.length > 0) {
+      const paths = await q(`SELECT path FROM files WHERE kind = 'window'`);
+      const list = `[${paths.map((r) => sqlString(String(r[0]))).join(', ')}]`;
+      await db.run(
+        `CREATE TEMP TABLE dup_readings AS
+           SELECT site, equipment, device, rack, field, ts, count(*) AS copies,
+                  list(DISTINCT kafka_partition || ':' || kafka_offset ORDER BY kafka_partition || ':' || kafka_offset) AS offsets
+             FROM read_parquet(${list})
+            GROUP BY ALL HAVING count(DISTINCT (kafka_partition, kafka_offset)) > 1`,
+      );
+      for (const [dt, n] of await q(
+        `SELECT strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d'), count(*) FROM dup_readings GROUP BY 1`,
+      ))
+        readingDupsByDt.set(String(dt), Number(n));
+      for (const [site, equipment, device, rack, field, ts, copies, offsets] of await q(
+        `SELECT site, equipment, device, rack, field, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ'), copies, offsets
+           FROM dup_readings ORDER BY ts, site, equipment, device, rack, field LIMIT ${options.detailLimit ?? 50}`,
+      )) {
+        duplicateReadings.push({
+          reading: `${site}/${equipment}/${device}/${rack ?? ''}/${field}@${ts}`,
+          copies: Number(copies),
+          offsets: (offsets as string[]).map(String),
+        });
+      }
+    }
+    const duplicateReadingCount = [...readingDupsByDt.values()].reduce((a, b) => a + b, 0);
+
     const dupByDt = new Map<string, number>();
     for (const [p, o, keys, dt] of dupRows) {
       duplicates.push({
@@ -189,6 +273,7 @@ export async function verifyArchive(options: VerifyOptions): Promise<VerifyRepor
           gaps: 0,
           missingOffsets: 0n,
           duplicateRecords: 0,
+          duplicateReadings: 0,
           overlappingRows: 0,
         };
         days.set(dt, d);
@@ -210,6 +295,7 @@ export async function verifyArchive(options: VerifyOptions): Promise<VerifyRepor
       d.missingOffsets += g.count;
     }
     for (const [dt, n] of dupByDt) day(dt).duplicateRecords = n;
+    for (const [dt, n] of readingDupsByDt) day(dt).duplicateReadings = n;
     if (exportFiles.length > 0) {
       const paths = await options.source.localPaths(exportFiles);
       await insertFiles(db, exportFiles, paths, 'export');
@@ -224,28 +310,38 @@ export async function verifyArchive(options: VerifyOptions): Promise<VerifyRepor
       await countOverlaps(db, q, exportFiles, windowFiles, paths, day);
     }
 
+    const missingBy = new Map<number, bigint>();
+    for (const g of gaps) missingBy.set(g.partition, (missingBy.get(g.partition) ?? 0n) + g.count);
     const partitionsOut: PartitionSummary[] = [];
     for (const [p, lo, hi, committed, have] of await q(
       `SELECT r.p, r.lo, r.hi, r.committed, (SELECT count(DISTINCT o) FROM offs WHERE offs.p = r.p AND o BETWEEN r.lo AND r.hi)
         FROM ranges r ORDER BY r.p`,
     )) {
-      const expected = BigInt(hi as bigint) - BigInt(lo as bigint) + 1n;
       partitionsOut.push({
         partition: Number(p),
         expectedFrom: BigInt(lo as bigint),
         expectedTo: BigInt(hi as bigint),
         present: BigInt(have as bigint),
-        missing: expected - BigInt(have as bigint),
+        missing: missingBy.get(Number(p)) ?? 0n,
         committed: committed === null ? null : BigInt(committed as bigint),
       });
     }
 
     const dayList = [...days.values()].sort((a, b) => a.dt.localeCompare(b.dt));
+    const unverifiable: GapRange[] = unverifiableRows.map((g) => ({
+      partition: g.p,
+      from: g.from,
+      to: g.to,
+      count: g.to - g.from + 1n,
+      dt: '?',
+    }));
     const totals = {
       gaps: gaps.length,
       missingOffsets: gaps.reduce((n, g) => n + g.count, 0n),
       duplicateRecords: duplicates.length,
+      duplicateReadings: duplicateReadingCount,
       overlappingRows: dayList.reduce((n, d) => n + d.overlappingRows, 0),
+      unverifiableOffsets: unverifiable.reduce((n, g) => n + g.count, 0n),
     };
     return {
       range,
@@ -253,8 +349,14 @@ export async function verifyArchive(options: VerifyOptions): Promise<VerifyRepor
       partitions: partitionsOut,
       gaps,
       duplicates,
+      duplicateReadings,
+      unverifiable,
       totals,
-      ok: totals.gaps === 0 && totals.duplicateRecords === 0 && totals.overlappingRows === 0,
+      ok:
+        totals.gaps === 0 &&
+        totals.duplicateRecords === 0 &&
+        totals.duplicateReadings === 0 &&
+        totals.overlappingRows === 0,
     };
   } finally {
     db.closeSync();
@@ -331,14 +433,14 @@ export function formatVerifyReport(report: VerifyReport, limit = 50): string {
   const span = `${report.range.from ?? 'start'} .. ${report.range.to ?? 'end'}`;
   lines.push(`archive verify ${span}`);
   lines.push(
-    'dt          files  records      rows  gaps  missing  duplicates  export-files  export-rows  overlaps',
+    'dt          files  records      rows  gaps  missing  duplicates  dup-readings  export-files  export-rows  overlaps',
   );
   for (const d of report.days) {
     lines.push(
       `${d.dt}  ${pad(d.archiverFiles, 5)}  ${pad(d.records, 7)}  ${pad(d.archiverRows, 8)}  ${pad(d.gaps, 4)}  ${pad(
         d.missingOffsets,
         7,
-      )}  ${pad(d.duplicateRecords, 10)}  ${pad(d.exportFiles, 12)}  ${pad(d.exportRows, 11)}  ${pad(d.overlappingRows, 8)}`,
+      )}  ${pad(d.duplicateRecords, 10)}  ${pad(d.duplicateReadings, 12)}  ${pad(d.exportFiles, 12)}  ${pad(d.exportRows, 11)}  ${pad(d.overlappingRows, 8)}`,
     );
   }
   if (report.partitions.length > 0) {
@@ -362,11 +464,20 @@ export function formatVerifyReport(report: VerifyReport, limit = 50): string {
     lines.push(`DUPLICATE partition ${d.partition} offset ${d.offset} in ${d.files.join(', ')}`);
   }
   if (report.duplicates.length > limit) lines.push(`… ${report.duplicates.length - limit} more duplicates`);
+  for (const d of report.duplicateReadings.slice(0, limit)) {
+    lines.push(`DUPLICATE READING ${d.reading}: ${d.copies} rows from offsets ${d.offsets.join(', ')}`);
+  }
   const t = report.totals;
+  if (t.duplicateReadings > report.duplicateReadings.length)
+    lines.push(`… ${t.duplicateReadings - report.duplicateReadings.length} more duplicate readings`);
+  if (t.unverifiableOffsets > 0n)
+    lines.push(
+      `NOTE: ${t.unverifiableOffsets} missing offset(s) are older than what Kafka still holds; whether they were records cannot be checked`,
+    );
   lines.push(
     report.ok
       ? 'OK: no gaps, no duplicates'
-      : `PROBLEMS: ${t.gaps} gap(s) (${t.missingOffsets} offsets missing), ${t.duplicateRecords} duplicated record(s), ${t.overlappingRows} exported row(s) overlapping archiver rows`,
+      : `PROBLEMS: ${t.gaps} gap(s) (${t.missingOffsets} offsets missing), ${t.duplicateRecords} duplicated record(s), ${t.duplicateReadings} reading(s) archived more than once, ${t.overlappingRows} exported row(s) overlapping archiver rows`,
   );
   return lines.join('\n');
 }

@@ -70,7 +70,7 @@ export {
   newConversionStats,
   seriesToRows,
 } from './influx-rows.js';
-export { fetchArchiverOffsets } from './kafka-offsets.js';
+export { fetchArchiverOffsets, kafkaRecordOffsets } from './kafka-offsets.js';
 export { duration, formatProgress, ProgressBar, type ProgressSink } from './progress.js';
 export {
   defaultEngine,

@@ -17,7 +17,8 @@ describe('archive object keys', () => {
     };
     const key = archiveObjectKey(name);
     expect(key).toBe('dt=2024-02-29/telemetry.parsed+3+00000000000000000042+00000000000001000017.parquet');
-    expect(parseArchiveObjectKey(key)).toEqual(name);
+    // Written before generations were recorded: generation 0.
+    expect(parseArchiveObjectKey(key)).toEqual({ ...name, generation: 0 });
     expect(key.startsWith(partitionObjectsPrefix('2024-02-29', 'telemetry.parsed', 3))).toBe(true);
     // Partition 3's prefix does not match partition 30's files.
     expect(
@@ -25,6 +26,23 @@ describe('archive object keys', () => {
         partitionObjectsPrefix('2024-02-29', 'telemetry.parsed', 3),
       ),
     ).toBe(false);
+  });
+
+  it('carries the writer’s group generation, which does not change where the name sorts', () => {
+    const name = {
+      dt: '2024-02-29',
+      topic: 'telemetry.parsed',
+      partition: 3,
+      firstOffset: 42n,
+      lastOffset: 50n,
+    };
+    const key = archiveObjectKey({ ...name, generation: 17 });
+    expect(key).toBe(
+      'dt=2024-02-29/telemetry.parsed+3+00000000000000000042+00000000000000000050+g17.parquet',
+    );
+    expect(parseArchiveObjectKey(key)).toEqual({ ...name, generation: 17 });
+    expect(key.startsWith(partitionObjectsPrefix('2024-02-29', 'telemetry.parsed', 3))).toBe(true);
+    expect(() => archiveObjectKey({ ...name, generation: -1 })).toThrow(/generation/);
   });
 
   it('sorts names by offset, whatever the number of digits, up to int64', () => {

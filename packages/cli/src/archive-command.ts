@@ -4,6 +4,7 @@ import {
   fetchArchiverOffsets,
   formatVerifyReport,
   type KafkaPartitionOffsets,
+  kafkaRecordOffsets,
   parseTimeArgument,
   toolsEnvSchema,
   utcDate,
@@ -26,13 +27,15 @@ import {
 const USAGE = `gridstream archive verify [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--dir archive-folder]
                           [--group archiver-group] [--no-kafka]
 
-  Reconciles the archive with Kafka, per partition of KAFKA_TOPIC_PARSED: the kafka_offset values in
-  the archive files must be contiguous from the topic's earliest offset to the archiver group's
-  committed offset − 1 (open ends only; a --from/--to window is checked within itself). Reports, per dt
-  partition, gaps (offsets missing), duplicates (an offset in more than one file) and exported rows
-  that repeat archiver rows. Exit code 1 when there is any.
+  Reconciles the archive with Kafka, per partition of KAFKA_TOPIC_PARSED: every offset that holds a
+  committed record, from the topic's earliest offset to the archiver group's committed offset − 1, must
+  be in the archive (open ends only; a --from/--to window is checked within itself; offsets without a
+  record — the parser's transaction markers, aborted attempts — are asked of Kafka and not counted).
+  Reports, per dt partition, gaps (records missing), duplicates (an offset in more than one file),
+  duplicate readings (the same site/device/field/ts in rows of different offsets) and exported rows that
+  repeat archiver rows. Exit code 1 when there is any.
   --group      the archiver's consumer group (default ARCHIVER_GROUP_ID or gridstream-archiver)
-  --no-kafka   check the archive on its own (inner gaps and duplicates only)`;
+  --no-kafka   check the archive on its own (every missing inner offset counts as a gap)`;
 
 const verifyEnv = z.object({
   ...kafkaEnvShape,
@@ -64,6 +67,7 @@ export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo 
     const tools = loadConfig(toolsEnvSchema, env);
     const kafkaCfg = loadConfig(verifyEnv, env);
     let kafka: KafkaPartitionOffsets[] | undefined;
+    let recordOffsets: ReturnType<typeof kafkaRecordOffsets> | undefined;
     if (!values['no-kafka']) {
       const client = createKafka(kafkaCfg, createLogger({ service: 'cli', level: 'warn' }));
       kafka = await fetchArchiverOffsets(
@@ -71,10 +75,18 @@ export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo 
         values.group ?? kafkaCfg.ARCHIVER_GROUP_ID,
         kafkaCfg.KAFKA_TOPIC_PARSED,
       );
+      // The parsed topic is written in transactions: a missing offset is a loss only if it held a record.
+      recordOffsets = kafkaRecordOffsets(client, kafkaCfg.KAFKA_TOPIC_PARSED);
     }
     const source = archiveSourceFromEnv(tools, values.dir);
     err.write(`verifying ${source.description}\n`);
-    const report = await verifyArchive({ source, topic: kafkaCfg.KAFKA_TOPIC_PARSED, range, kafka });
+    const report = await verifyArchive({
+      source,
+      topic: kafkaCfg.KAFKA_TOPIC_PARSED,
+      range,
+      ...(kafka ? { kafka } : {}),
+      ...(recordOffsets ? { recordOffsets } : {}),
+    });
     out.write(`${formatVerifyReport(report)}\n`);
     return report.ok ? 0 : 1;
   });

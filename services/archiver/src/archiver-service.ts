@@ -71,6 +71,11 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
     'stage',
     'reason',
   ]);
+  const superseded = counter(
+    metrics,
+    'gridstream_archiver_superseded_objects_total',
+    'Objects of a former owner deleted because they overlapped a newer generation’s (a late upload)',
+  );
 
   const shared: ArchiveShared = {
     engine,
@@ -82,7 +87,11 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
       maxFileAgeMs: config.ARCHIVE_MAX_FILE_AGE_MS,
       maxFileRows: config.ARCHIVE_MAX_FILE_ROWS,
       maxOpenFiles: config.ARCHIVE_MAX_OPEN_FILES,
+      reconcileIntervalMs: config.ARCHIVER_RECONCILE_INTERVAL_MS,
+      reconcileWindowMs: config.ARCHIVER_RECONCILE_WINDOW_MS,
     },
+    generation: () => consumer?.generation(),
+    membershipConfirmed: () => consumer?.membershipConfirmed() ?? false,
     openFiles: new Set(),
     opening: { count: 0 },
     nextSpoolId: { value: 0 },
@@ -108,6 +117,7 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
       onStoreOk() {
         storeProblem = undefined;
       },
+      onSuperseded: () => superseded.inc(),
       pauseAfterUploadMs: config.ARCHIVER_TEST_PAUSE_AFTER_UPLOAD_MS,
     },
   };
@@ -138,6 +148,8 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
     // while the partition goes on uploading. A later round (the timer) commits.
     const pause = config.ARCHIVER_TEST_PAUSE_AFTER_UPLOAD_MS;
     if (pause > 0 && Date.now() - archive.lastUploadAt < pause) return;
+    // Every object this commit relies on is there, and no late upload of a former owner overlaps it.
+    await archive.reconcile();
     // The first batch can arrive before runConsumer() has returned its handle.
     if (!consumer) await started;
     await consumer!.commit([{ topic, partition: archive.partition, offset }]);
@@ -153,6 +165,8 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
   consumer = await runConsumer({
     kafka,
     groupId: config.ARCHIVER_GROUP_ID,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
     topics: [topic],
     logger,
     metrics,
@@ -160,12 +174,24 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
     partitionsConsumedConcurrently: config.ARCHIVER_CONCURRENCY,
     maxMessagesPerCall: config.ARCHIVER_BATCH_SIZE,
     maxBytesPerPartition: config.ARCHIVER_FETCH_BYTES,
+    onEmptyBatch(_topic, partition, next) {
+      const archive = archiveOf(partition);
+      void archive
+        .run(async () => {
+          archive.skipEmpty(BigInt(next));
+          await commitIfAhead(archive, archive.commitOffset());
+        })
+        .catch((error: unknown) =>
+          logger.warn({ err: error, partition }, 'commit past transaction markers failed'),
+        );
+    },
     onAssignment(assigned) {
-      // After a rebalance kafkajs reads again from the last commit. A partition we keep skips what it
-      // already holds (its position); one we lost is forgotten, its new owner archives it.
+      // After a rebalance kafkajs reads again from the last commit, and whoever owned a partition in the
+      // meantime (this member may have been out of the group without knowing) may have archived and
+      // committed more. So every partition starts over from the commit, kept or not: what was held and not
+      // uploaded is read again, and the day listings are taken anew under the new generation.
       const mine = new Set(assigned.filter((a) => a.topic === topic).flatMap((a) => a.partitions));
       for (const [partition, archive] of partitions) {
-        if (mine.has(partition)) continue;
         partitions.delete(partition);
         void archive
           .revoke()

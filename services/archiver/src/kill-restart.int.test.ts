@@ -89,13 +89,16 @@ async function lagOf(group: string): Promise<number> {
   return lag.length === 0 ? Number.POSITIVE_INFINITY : lag.reduce((n, p) => n + p.lag, 0);
 }
 
-/** name → the object's rows as pyarrow reads them (sorted), for comparing two archives. */
+/**
+ * name → the object's rows as pyarrow reads them (sorted), for comparing two archives. The writer's group
+ * generation (`+g<n>`) is left out of the name: two groups count their generations apart.
+ */
 async function contents(dir: string): Promise<Map<string, unknown[]>> {
   const store = new LocalObjectStore(dir);
   const out = new Map<string, unknown[]>();
   for (const object of await store.list('')) {
     const { rows } = await readParquetWithPyarrow([store.pathOf(object.key)]);
-    out.set(object.key, sortRows(rows));
+    out.set(object.key.replace(/\+g\d+\.parquet$/, '.parquet'), sortRows(rows));
   }
   return out;
 }

@@ -24,6 +24,10 @@ export interface ArchiveLimits {
   /** 0 = no row limit. */
   maxFileRows: number;
   maxOpenFiles: number;
+  /** How often the days uploaded to recently are listed again for late uploads of a former owner. */
+  reconcileIntervalMs: number;
+  /** How long after its last upload to a day that day is still listed again. */
+  reconcileWindowMs: number;
 }
 
 /** Hooks the service gives every partition: metrics, dead letters, and the test-only pause. */
@@ -35,6 +39,8 @@ export interface ArchiveHooks {
   onUpload(outcome: 'ok' | 'error', info?: ParquetFileInfo, seconds?: number): void;
   onStoreError(error: unknown): void;
   onStoreOk(): void;
+  /** An older generation's object overlapping a newer one was deleted (a late upload of a former owner). */
+  onSuperseded(key: string, by: string): void;
   /** TEST ONLY (ARCHIVER_TEST_PAUSE_AFTER_UPLOAD_MS): no commit until this long after the last upload. */
   pauseAfterUploadMs: number;
 }
@@ -47,6 +53,10 @@ export interface ArchiveShared {
   limits: ArchiveLimits;
   logger: Logger;
   hooks: ArchiveHooks;
+  /** The archiver group's current generation, once known (ConsumerHandle.generation). */
+  generation(): number | undefined;
+  /** Whether the group has confirmed this member recently (ConsumerHandle.membershipConfirmed). */
+  membershipConfirmed(): boolean;
   /** Every open file of every partition, oldest first (insertion order), for ARCHIVE_MAX_OPEN_FILES. */
   openFiles: Set<OpenFile>;
   /** Files being opened right now (count against the budget too). */
@@ -64,8 +74,11 @@ interface OpenFile {
 }
 
 interface ClosedFile {
-  key: string;
+  dt: string;
+  /** The object name, fixed at the first upload attempt (it carries this owner's generation). */
+  key?: string;
   first: bigint;
+  last: bigint;
   buffer: ParquetFileBuffer;
   path: string;
   /** The Parquet file being written to the spool; replaced by a new attempt if it failed. */
@@ -73,10 +86,31 @@ interface ClosedFile {
   info?: ParquetFileInfo;
 }
 
-/** An archived object's offset range, as its name says. */
+/** An archived object's offset range and writer generation, as its name says. */
 interface Range {
+  key: string;
   first: bigint;
   last: bigint;
+  generation: number;
+}
+
+const overlaps = (a: { first: bigint; last: bigint }, b: { first: bigint; last: bigint }) =>
+  a.first <= b.last && b.first <= a.last;
+
+/**
+ * The coordinator has not confirmed this member for most of a session timeout (the brokers are out of
+ * reach, or this process stalled): the group may have given its partitions to another member already, so
+ * it uploads nothing until it hears back. Retried like any store failure.
+ */
+export class MembershipUnconfirmedError extends Error {}
+
+/**
+ * This member was overruled: a newer generation's owner archives the partition now. It carries Kafka's
+ * ILLEGAL_GENERATION type, so the consumer loop treats it like any other sign of an out-of-date member:
+ * the slice is abandoned uncommitted and the member rejoins the group.
+ */
+export class SupersededError extends Error {
+  readonly type = 'ILLEGAL_GENERATION';
 }
 
 interface Decoded {
@@ -114,6 +148,19 @@ const handled = <T>(promise: Promise<T>): Promise<T> => {
  * (Listing by `first ≥ committed` would not be enough: a file of day D can start before the committed
  * offset — a file of another day held the commit back — and still hold records after it.)
  *
+ * Rebalances and late uploads. A file is named with the group generation in which it was written, and
+ * an owner deletes any older-generation object that overlaps another object of its partition and day:
+ * when it lists a day (before relying on what is there) and again after each upload, before committing.
+ * Such an object can only come from a former owner whose upload outlived its membership (the store hung
+ * past the session timeout, the group moved on, the upload landed later): its records lie at or after the
+ * offset the new owner started from, which the new owner archives itself, so nothing is lost by deleting
+ * it. Such a late object can also land after the new owner's last upload to that day, so each owner lists
+ * again, every ARCHIVER_RECONCILE_INTERVAL_MS, the days it uploaded to within ARCHIVER_RECONCILE_WINDOW_MS
+ * (longer than an upload can stay in flight); a reading is never in two files for long. Fewer such
+ * uploads start at all: a member the coordinator has not confirmed for most of a session timeout uploads
+ * nothing (MembershipUnconfirmedError) until it hears back. An owner that finds a NEWER generation's
+ * object over its own range has been overruled; it stops (SupersededError) and commits nothing.
+ *
  * All work on one partition runs one step at a time (`run`); only closing for the open-file budget
  * reaches in from other partitions, and that is synchronous (the file is handed over to be written and
  * uploaded by its own partition later).
@@ -122,6 +169,14 @@ export class PartitionArchive {
   private readonly open = new Map<string, OpenFile>();
   private readonly closed: ClosedFile[] = [];
   private readonly recorded = new Map<string, Range[]>();
+  /** Keys this owner uploaded, and the days it uploaded to since the last reconciliation. */
+  private readonly mine = new Set<string>();
+  private readonly uploadedDays = new Set<string>();
+  /** Each day this owner uploaded to, with when it last did: listed again until the window has passed. */
+  private readonly recentDays = new Map<string, number>();
+  private lastSweepAt = 0;
+  /** This owner's generation, fixed at its first upload. */
+  private generation: number | undefined;
   /** Offset of the first record read in this assignment (≈ the committed offset). */
   private startOffset: bigint | undefined;
   /** Next offset expected: every offset below it is archived, skipped or dead-lettered. */
@@ -212,6 +267,15 @@ export class PartitionArchive {
     return this.commitOffset();
   }
 
+  /**
+   * Offsets up to `next` hold no records (the parser's transaction markers, aborted attempts): nothing to
+   * archive there, so the commit may pass them once everything before is durable.
+   */
+  skipEmpty(next: bigint): void {
+    if (this.revoked) return;
+    if (this.position === undefined || this.position < next) this.position = next;
+  }
+
   /** Closes files older than the age limit and uploads what is closed (the timer; no new data needed). */
   async tick(now: number): Promise<string | null> {
     if (this.revoked) return null;
@@ -229,6 +293,15 @@ export class PartitionArchive {
           'upload failed; retrying',
         );
       }
+    }
+    try {
+      await this.sweep(now);
+    } catch (error) {
+      // A store that is down is retried at the next interval; SupersededError has revoked this owner.
+      this.shared.logger.warn(
+        { err: error, topic: this.topic, partition: this.partition },
+        'late-upload check failed',
+      );
     }
     return this.commitOffset();
   }
@@ -277,17 +350,11 @@ export class PartitionArchive {
     if (!file) return;
     this.open.delete(dt);
     this.shared.openFiles.delete(file);
-    const key = archiveObjectKey({
-      dt,
-      topic: this.topic,
-      partition: this.partition,
-      firstOffset: file.first,
-      lastOffset: file.last,
-    });
     const path = join(this.shared.spoolDir, `${this.shared.nextSpoolId.value++}.parquet`);
     this.closed.push({
-      key,
+      dt,
       first: file.first,
+      last: file.last,
       buffer: file.buffer,
       path,
       writing: handled(file.buffer.writeTo(path)),
@@ -297,6 +364,9 @@ export class PartitionArchive {
 
   /** What may be committed: nothing at or after the first record of a file that is not uploaded yet. */
   commitOffset(): string | null {
+    // Revoked (even while a step was under way): the files behind `position` are gone, so committing it
+    // would skip records nobody archived.
+    if (this.revoked) return null;
     let min: bigint | undefined;
     for (const file of this.open.values()) if (min === undefined || file.first < min) min = file.first;
     for (const file of this.closed) if (min === undefined || file.first < min) min = file.first;
@@ -351,6 +421,20 @@ export class PartitionArchive {
           throw error;
         }
       }
+      file.key ??= archiveObjectKey({
+        dt: file.dt,
+        topic: this.topic,
+        partition: this.partition,
+        firstOffset: file.first,
+        lastOffset: file.last,
+        generation: await this.ownGeneration(),
+      });
+      if (this.revoked) return;
+      if (!this.shared.membershipConfirmed()) {
+        throw new MembershipUnconfirmedError(
+          `partition ${this.partition}: the group has not confirmed this member lately; upload of ${file.key} waits`,
+        );
+      }
       const started = performance.now();
       try {
         await this.shared.store.putFile(file.key, file.path);
@@ -367,7 +451,37 @@ export class PartitionArchive {
       );
       await rm(file.path, { force: true });
       this.closed.shift();
+      this.mine.add(file.key);
+      this.uploadedDays.add(file.dt);
       this.lastUploadAt = Date.now();
+      this.recentDays.set(file.dt, this.lastUploadAt);
+    }
+  }
+
+  /**
+   * After uploads and before the commit that relies on them: lists the days uploaded to since the last
+   * time and deletes older-generation objects that overlap (a former owner's late upload). Throws
+   * SupersededError when a newer generation's object overlaps this owner's range.
+   */
+  async reconcile(): Promise<void> {
+    if (this.revoked) return;
+    for (const dt of [...this.uploadedDays]) {
+      await this.listDay(dt);
+      this.uploadedDays.delete(dt);
+    }
+  }
+
+  /**
+   * The timer's late-upload check: every reconcile interval, lists again each day uploaded to within the
+   * window (a former owner's upload that was in flight can land after this owner's last upload there).
+   */
+  private async sweep(now: number): Promise<void> {
+    const { reconcileIntervalMs, reconcileWindowMs } = this.shared.limits;
+    if (now - this.lastSweepAt < reconcileIntervalMs) return;
+    this.lastSweepAt = now;
+    for (const [dt, at] of [...this.recentDays]) {
+      if (now - at > reconcileWindowMs) this.recentDays.delete(dt);
+      else await this.listDay(dt);
     }
   }
 
@@ -375,26 +489,7 @@ export class PartitionArchive {
   private async recordedRanges(dt: string): Promise<Range[]> {
     const known = this.recorded.get(dt);
     if (known) return known;
-    let objects: Awaited<ReturnType<ObjectStore['list']>>;
-    try {
-      objects = await this.shared.store.list(partitionObjectsPrefix(dt, this.topic, this.partition));
-    } catch (error) {
-      this.shared.hooks.onStoreError(error);
-      throw error;
-    }
-    const start = this.startOffset ?? 0n;
-    const ranges: Range[] = [];
-    for (const object of objects) {
-      const name = parseArchiveObjectKey(object.key);
-      if (
-        name &&
-        name.topic === this.topic &&
-        name.partition === this.partition &&
-        name.lastOffset >= start
-      ) {
-        ranges.push({ first: name.firstOffset, last: name.lastOffset });
-      }
-    }
+    const ranges = await this.listDay(dt);
     this.recorded.set(dt, ranges);
     if (ranges.length > 0) {
       this.shared.logger.info(
@@ -403,5 +498,80 @@ export class PartitionArchive {
       );
     }
     return ranges;
+  }
+
+  /**
+   * The partition's objects of one day that hold records at or after where this assignment started,
+   * overlaps resolved: of two overlapping objects the older generation's is deleted.
+   */
+  private async listDay(dt: string): Promise<Range[]> {
+    let objects: Awaited<ReturnType<ObjectStore['list']>>;
+    try {
+      objects = await this.shared.store.list(partitionObjectsPrefix(dt, this.topic, this.partition));
+    } catch (error) {
+      this.shared.hooks.onStoreError(error);
+      throw error;
+    }
+    const named: Range[] = [];
+    for (const object of objects) {
+      const name = parseArchiveObjectKey(object.key);
+      if (name && name.topic === this.topic && name.partition === this.partition) {
+        named.push({
+          key: object.key,
+          first: name.firstOffset,
+          last: name.lastOffset,
+          generation: name.generation ?? 0,
+        });
+      }
+    }
+    // Newest generation first: each object is checked against the survivors that outrank it.
+    named.sort((a, b) => b.generation - a.generation || (a.first < b.first ? -1 : 1));
+    const survivors: Range[] = [];
+    for (const object of named) {
+      const over = survivors.find((s) => overlaps(s, object) && s.generation > object.generation);
+      if (over) {
+        if (
+          this.mine.has(object.key) ||
+          (this.generation !== undefined && over.generation > this.generation)
+        ) {
+          // Ours is the older one: the group moved on without this member noticing yet.
+          this.revoked = true;
+          throw new SupersededError(
+            `partition ${this.partition}: ${over.key} (generation ${over.generation}) overlaps this owner's ${object.key}`,
+          );
+        }
+        await this.shared.store.delete(object.key);
+        this.shared.hooks.onSuperseded(object.key, over.key);
+        this.shared.logger.warn(
+          { topic: this.topic, partition: this.partition, deleted: object.key, kept: over.key },
+          'deleted an older owner’s object that overlaps a newer one (a late upload after a rebalance)',
+        );
+        continue;
+      }
+      const twin = survivors.find((s) => overlaps(s, object));
+      if (twin) {
+        this.shared.logger.error(
+          { topic: this.topic, partition: this.partition, a: twin.key, b: object.key },
+          'two objects of the same generation overlap; left for `gridstream archive verify` to report',
+        );
+      }
+      survivors.push(object);
+    }
+    const start = this.startOffset ?? 0n;
+    return survivors.filter((r) => r.last >= start).sort((a, b) => (a.first < b.first ? -1 : 1));
+  }
+
+  /** The generation this owner writes under: the group's at its first upload (waits until it is known). */
+  private async ownGeneration(): Promise<number> {
+    if (this.generation !== undefined) return this.generation;
+    for (let waited = 0; ; waited += 100) {
+      const generation = this.shared.generation();
+      if (generation !== undefined) {
+        this.generation = generation;
+        return generation;
+      }
+      if (this.revoked || waited > 30_000) throw new Error('the archiver group generation is not known yet');
+      await sleep(100);
+    }
   }
 }
