@@ -9,6 +9,7 @@ import { runInfluxCommand } from './influx-command.js';
 import { runModbusCommand } from './modbus-command.js';
 import { runOpcuaCommand } from './opcua-command.js';
 import { runQueryCommand } from './query-command.js';
+import { runSpoolCommand } from './spool-command.js';
 import { createTopics, showLag } from './topics-command.js';
 
 const USAGE = `gridstream <command>
@@ -32,6 +33,8 @@ const USAGE = `gridstream <command>
                                 keep N days hot in InfluxDB
   import <file>… --time-column C --values 'A|B' (--device-column C | --device ID) --site S --measurement M
                                 stream CSV/.xlsx rows into telemetry.raw (docs/import.md; --help for all flags)
+  spool dump <folder> [--json] [--pending]
+                                what a collector's disk spool holds (and whether Kafka has it)
 
 Configuration comes from the environment (see docs/configuration.md).`;
 
@@ -64,6 +67,7 @@ const GROUPS: Record<string, CommandGroup> = {
   archive: runArchiveCommand,
   influx: runInfluxCommand,
   import: runImportCommand,
+  spool: runSpoolCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

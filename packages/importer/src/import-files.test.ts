@@ -38,6 +38,25 @@ const vehicle: ImportOptionsInput = {
   equipment: 'vehicle',
 };
 
+describe('message ids', () => {
+  const ids = async (options: ImportOptionsInput) => {
+    const sink = new MemorySink();
+    await importFiles(options, sink);
+    return sink.messages.map((m) => m.headers['gs-message-id']);
+  };
+
+  it('are the same for the same file read the same way (the parser drops a re-import), new for another mapping', async () => {
+    const first = await ids(vehicle);
+    expect(await ids(vehicle)).toEqual(first);
+    // A corrected zone (or other columns) is a different reading of the file: new ids, not copies.
+    const rezoned = await ids({ ...vehicle, timeZone: 'Asia/Seoul' });
+    expect(rezoned).toHaveLength(first.length);
+    for (const id of rezoned) expect(first).not.toContain(id);
+    const otherValues = await ids({ ...vehicle, valueColumns: 'RPM' });
+    for (const id of otherValues) expect(first).not.toContain(id);
+  });
+});
+
 describe('CSV of the reference shape (36 columns, unnamed index column, quoted DTC)', () => {
   it('turns every row into a sample with the chosen fields, ts in UTC with ms and Z', async () => {
     const sink = new MemorySink();
@@ -60,7 +79,8 @@ describe('CSV of the reference shape (36 columns, unnamed index column, quoted D
     expect(m.key).toBe('depot-1');
     expect(m.headers['gs-schema']).toBe('samples.v1');
     expect(m.headers['gs-source']).toBe('file://vehicle-telematics.csv');
-    expect(m.headers['gs-message-id']).toMatch(/^import:[0-9a-f]{16}:2$/);
+    // File (name, size, first bytes) . mapping (columns, zone, site, …) : first line.
+    expect(m.headers['gs-message-id']).toMatch(/^import:[0-9a-f]{16}\.[0-9a-f]{8}:2$/);
     expect(m.headers['gs-received-at']).toMatch(/Z$/);
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { MessageBatcher } from './batcher.js';
@@ -163,7 +164,7 @@ export async function importFiles(
           batcher = new MessageBatcher(
             options.site,
             table.source,
-            `import:${opened.fileId}${table.sheet === undefined ? '' : `#${table.sheet}`}`,
+            `import:${opened.fileId}.${mappingId(options)}${table.sheet === undefined ? '' : `#${table.sheet}`}`,
             options.samplesPerMessage,
           );
           let tick = 0;
@@ -281,4 +282,25 @@ class Publisher {
 /** For messages and logs: the file's base name. */
 export function displayName(path: string): string {
   return basename(path);
+}
+
+/**
+ * The part of a message id that says how the file was read. The same file imported again the same way
+ * gives the same ids, and the parser drops the copy (a second row of the same reading would double it in
+ * the archive); imported again with another mapping (a corrected zone, other columns) it gives new ids,
+ * so the corrected records are not taken for copies of the old ones.
+ */
+function mappingId(options: ImportOptions): string {
+  const mapping = [
+    options.timeColumn,
+    options.timeFormat,
+    options.timeZone,
+    options.valueColumns.join('|'),
+    options.deviceColumn ?? '',
+    options.device ?? '',
+    options.site,
+    options.equipment,
+    options.samplesPerMessage,
+  ].join('\u0000');
+  return createHash('sha256').update(mapping).digest('hex').slice(0, 8);
 }

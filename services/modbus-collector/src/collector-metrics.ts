@@ -15,8 +15,6 @@ export interface CollectorMetrics {
   breakerTransitions: Counter; // device, to
   lastSuccess: Gauge; // device: unix seconds of the last answered poll
   messagesProduced: Counter;
-  outboxSize: Gauge;
-  outboxDropped: Counter;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -91,12 +89,6 @@ export function collectorMetrics(registry: Registry): CollectorMetrics {
       registry,
       'gridstream_modbus_messages_produced_total',
       'samples.v1 messages acknowledged by Kafka',
-    ),
-    outboxSize: gauge(registry, 'gridstream_modbus_outbox_messages', 'Messages waiting for Kafka'),
-    outboxDropped: counter(
-      registry,
-      'gridstream_modbus_outbox_dropped_total',
-      'Oldest messages dropped because Kafka did not take them and the outbox was full',
     ),
   };
 }

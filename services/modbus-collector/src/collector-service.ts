@@ -1,6 +1,7 @@
 import { createKafka, ensureConfiguredTopics, ReliableProducer } from '@gridstream/kafka';
 import { type DeviceProfile, loadProfile } from '@gridstream/modbus';
 import type { Logger, RunningService, ServiceContext } from '@gridstream/runtime';
+import { openSourceSpool } from '@gridstream/spool';
 import {
   CollectorConfigError,
   type ConnectionConfig,
@@ -11,7 +12,6 @@ import { collectorMetrics } from './collector-metrics.js';
 import type { ModbusCollectorConfig } from './config.js';
 import { DevicePoller } from './device-poller.js';
 import { ModbusConnection } from './modbus-connection.js';
-import { SampleOutbox } from './sample-outbox.js';
 
 /** Cool-down of a device's breaker on a shared line, in poll intervals (see BreakerSchema). */
 const SHARED_LINE_COOLDOWN_INTERVALS = 5;
@@ -93,9 +93,10 @@ export async function resolveDevices(
 
 /**
  * Modbus devices → samples.v1 on telemetry.raw. Each device polls on its own aligned schedule; devices
- * on one connection take turns on the line. Answered polls go to a bounded in-memory outbox that one
- * ReliableProducer drains in order, so a Kafka outage never stops or delays polling (SampleOutbox says
- * why, and what is dropped when the outage outlasts the outbox).
+ * on one connection take turns on the line. Answered polls are appended to the disk spool, which one
+ * ReliableProducer drains in order: a Kafka outage never stops or delays polling (a Modbus device keeps
+ * no history, so a poll not taken is a reading lost for good), and a collector killed during the outage
+ * sends what it had spooled once it is back (docs/reliability.md).
  */
 export async function startModbusCollector(
   ctx: ServiceContext<ModbusCollectorConfig>,
@@ -104,22 +105,24 @@ export async function startModbusCollector(
   const collector = loadCollectorConfig(config.MODBUS_CONFIG);
   const devices = await resolveDevices(collector.connections, collector.site, logger);
 
+  // Kafka is connected to by the spool's sender, not here: the collector polls and spools from its first
+  // slot even when it starts during a Kafka outage.
   const kafka = createKafka(config, logger);
-  await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_RAW], logger);
   const producer = new ReliableProducer(kafka, logger);
-  await producer.connect();
 
   const m = collectorMetrics(metrics);
-  const outbox = new SampleOutbox({
-    capacity: config.MODBUS_OUTBOX_CAPACITY,
+  const spooled = openSourceSpool({
+    env: config,
+    service: 'modbus-collector',
+    logger,
+    metrics,
     maxBatch: config.MODBUS_PRODUCE_BATCH,
     send: (messages) => producer.send(config.KAFKA_TOPIC_RAW, messages),
-    logger,
-    onSent: (count) => {
-      m.messagesProduced.inc(count);
-      m.outboxSize.set(outbox.size);
+    connect: async () => {
+      await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_RAW], logger);
+      await producer.connect();
     },
-    onDropped: (count) => m.outboxDropped.inc(count),
+    onSent: (count) => m.messagesProduced.inc(count),
   });
 
   const connections = new Map<ConnectionConfig, ModbusConnection>();
@@ -138,16 +141,13 @@ export async function startModbusCollector(
       phaseMs: device.config.phaseMs,
       metrics: m,
       logger,
-      emit: (message) => {
-        outbox.push(message);
-        m.outboxSize.set(outbox.size);
-      },
+      emit: (message) => spooled.append([message]),
     });
   });
 
   readiness.add('producer', () => ({
     ok: producer.isConnected,
-    detail: producer.isConnected ? `connected; ${outbox.size} queued` : `disconnected; ${outbox.size} queued`,
+    detail: `${producer.isConnected ? 'connected' : 'disconnected'}; ${spooled.describe()}`,
   }));
   // A silent device does not make the collector unready (restarting it would not revive the device);
   // its state is reported here for operators and alerts come from the breaker/last-success metrics.
@@ -181,9 +181,8 @@ export async function startModbusCollector(
       abort.abort(); // stop intake: no new polls; the ones in flight finish
       await Promise.all(pollers.map((p) => p.stopped()));
       await Promise.all([...connections.values()].map((c) => c.close()));
-      const left = await outbox.flush(Date.now() + Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2));
-      if (left > 0)
-        logger.warn({ lost: left }, 'Kafka did not take every queued message before the deadline');
+      // What Kafka does not take before the deadline stays in the spool and goes first after the restart.
+      await spooled.close(Date.now() + Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2));
       await producer.disconnect();
     },
   };

@@ -12,8 +12,6 @@ export interface CollectorMetrics {
   timestampFallback: Counter;
   samples: Counter;
   messages: Counter;
-  produceFailures: Counter;
-  dropped: Counter;
   connectionState: Gauge;
   reconnects: Counter;
   connectFailures: Counter;
@@ -70,20 +68,13 @@ export function createCollectorMetrics(registry: Registry, startedAtMs = Date.no
       'Values without a source timestamp, by the timestamp used instead (server, received)',
       ['endpoint', 'used'],
     ),
-    samples: counter(registry, 'gridstream_opcua_samples_total', 'Samples produced to Kafka', ['endpoint']),
-    messages: counter(registry, 'gridstream_opcua_messages_total', 'samples.v1 messages produced to Kafka', [
+    samples: counter(registry, 'gridstream_opcua_samples_total', 'Samples collected (spooled for Kafka)', [
       'endpoint',
     ]),
-    produceFailures: counter(
+    messages: counter(
       registry,
-      'gridstream_opcua_produce_failures_total',
-      'Failed Kafka produce attempts (retried)',
-      ['endpoint'],
-    ),
-    dropped: counter(
-      registry,
-      'gridstream_opcua_dropped_samples_total',
-      'Samples dropped because Kafka was unreachable for longer than the buffer holds',
+      'gridstream_opcua_messages_total',
+      'samples.v1 messages collected (spooled for Kafka)',
       ['endpoint'],
     ),
     connectionState: gauge(

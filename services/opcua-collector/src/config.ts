@@ -2,6 +2,7 @@ import { envBoolean, envInt } from '@gridstream/config';
 import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
 import { DEFAULT_APPLICATION_NAME, DEFAULT_APPLICATION_URI, DEFAULT_PKI_DIR } from '@gridstream/opcua';
 import { runtimeEnvShape } from '@gridstream/runtime';
+import { spoolEnvShape } from '@gridstream/spool';
 import { z } from 'zod';
 import { loadOpcuaConfigFile, type OpcuaFileConfig } from './opcua-config.js';
 
@@ -14,6 +15,7 @@ export function makeOpcuaCollectorConfigSchema(secretEnv: Record<string, string 
     .object({
       ...runtimeEnvShape(9105),
       ...kafkaEnvShape,
+      ...spoolEnvShape,
       /**
        * Path of the endpoint file (YAML or JSON, see docs/opcua-collector.md). Loaded and checked here,
        * so a bad file stops the service at start (exit 78) with every problem listed.
@@ -31,8 +33,6 @@ export function makeOpcuaCollectorConfigSchema(secretEnv: Record<string, string 
       OPCUA_AUTO_TRUST_SERVERS: envBoolean(false),
       OPCUA_APPLICATION_NAME: z.string().default(DEFAULT_APPLICATION_NAME),
       OPCUA_APPLICATION_URI: z.string().default(DEFAULT_APPLICATION_URI),
-      /** Samples held while Kafka is unreachable; beyond this the oldest are dropped (and counted). */
-      OPCUA_MAX_BUFFERED_SAMPLES: envInt(200_000, { min: 1_000 }),
       OPCUA_MAX_SAMPLES_PER_MESSAGE: envInt(500, { min: 1, max: 10_000 }),
     })
     .superRefine((cfg, ctx) => checkKafkaEnv(cfg, ctx));

@@ -11,6 +11,7 @@ import {
   withTimeout,
 } from '@gridstream/opcua';
 import { backoffDelay, type Logger, sleep } from '@gridstream/runtime';
+import type { Sample } from '@gridstream/schema';
 import {
   AttributeIds,
   type ClientMonitoredItemBase,
@@ -138,6 +139,49 @@ export class EndpointCollector {
     return this.points.length;
   }
 
+  /**
+   * Which value each point last took (`<device key>|<field>` → source time and value), for the spool's
+   * checkpoint: after a crash the subscription sends every item's current value again, and a value
+   * already taken before the crash must be recognised as a re-send, or it would be a second reading.
+   */
+  pointStates(): Record<string, { t: number; v: string }> {
+    const out: Record<string, { t: number; v: string }> = {};
+    for (const p of this.points) {
+      if (p.lastTsMs !== undefined && p.lastValueKey !== undefined)
+        out[`${p.device.key}|${p.field}`] = { t: p.lastTsMs, v: p.lastValueKey };
+    }
+    return out;
+  }
+
+  /** Restores pointStates() from a checkpoint, then the samples spooled after it (idempotent). */
+  restorePointStates(states: Record<string, { t: number; v: string }>, after: readonly Sample[]): void {
+    const byKey = new Map<string, PointSlot>(this.points.map((p) => [`${p.device.key}|${p.field}`, p]));
+    for (const [key, { t, v }] of Object.entries(states)) {
+      const p = byKey.get(key);
+      if (p) {
+        p.lastTsMs = t;
+        p.lastValueKey = v;
+      }
+    }
+    for (const sample of after) {
+      const deviceKey = [sample.site, sample.equipment, sample.device, sample.rack]
+        .filter((x) => x !== undefined)
+        .join('/');
+      const t = Date.parse(sample.ts);
+      const take = (field: string, value: string) => {
+        const p = byKey.get(`${deviceKey}|${field}`);
+        if (!p || (p.lastTsMs !== undefined && p.lastTsMs > t)) return;
+        const flag = sample.quality?.[field]?.[0];
+        p.lastTsMs = t;
+        p.lastValueKey = `${value}|${flag === 'bad' ? 'bad' : flag === 'uncertain' ? 'uncertain' : 'good'}`;
+      };
+      for (const [field, value] of Object.entries(sample.fields)) take(field, String(value));
+      for (const [field, value] of Object.entries(sample.flags ?? {})) take(field, String(value));
+      for (const field of Object.keys(sample.quality ?? {}))
+        if (!(field in sample.fields) && !(field in (sample.flags ?? {}))) take(field, '');
+    }
+  }
+
   health(): { ok: boolean; detail: string } {
     return {
       ok: this.state === 'connected',
@@ -152,7 +196,7 @@ export class EndpointCollector {
     this.loop = this.run();
   }
 
-  /** Stops intake and hands every buffered sample to the output; the caller flushes the output. */
+  /** Stops intake and hands every buffered sample to the output (the spool); the caller closes the spool. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
@@ -169,7 +213,6 @@ export class EndpointCollector {
   private flush(minAgeMs: number): void {
     const samples = this.buffer.drain(Date.now(), minAgeMs);
     if (samples.length > 0) this.deps.output.push(samples);
-    void this.deps.output.kick();
   }
 
   private setState(state: ConnectionState): void {

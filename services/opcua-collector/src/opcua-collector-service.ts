@@ -1,9 +1,12 @@
+import type { OutMessage } from '@gridstream/kafka';
 import { createKafka, ensureConfiguredTopics, ReliableProducer } from '@gridstream/kafka';
 import { certificateInfo, openApplicationPki, routeNodeOpcuaLogs } from '@gridstream/opcua';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
+import { openSourceSpool, type SourceSpool } from '@gridstream/spool';
 import { createCollectorMetrics } from './collector-metrics.js';
 import type { OpcuaCollectorConfig } from './config.js';
 import { EndpointCollector } from './endpoint-collector.js';
+import { restorePointStates } from './point-state.js';
 import { SamplesOutput } from './samples-output.js';
 
 /**
@@ -17,10 +20,10 @@ export async function startOpcuaCollector(
   const { config, logger, metrics: registry, readiness } = ctx;
   routeNodeOpcuaLogs(logger.child({ component: 'node-opcua' }));
 
+  // Kafka is connected to by the spool's sender, not here: the collector subscribes and spools even when
+  // it starts during a Kafka outage.
   const kafka = createKafka(config, logger);
-  await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_RAW], logger);
   const producer = new ReliableProducer(kafka, logger);
-  await producer.connect();
 
   const pki = await openApplicationPki({
     pkiDir: config.OPCUA_PKI_DIR,
@@ -41,16 +44,15 @@ export async function startOpcuaCollector(
 
   const metrics = createCollectorMetrics(registry);
   const endpoints: { collector: EndpointCollector; output: SamplesOutput }[] = [];
+  // The outputs append to the spool opened below, once every point exists to restore its state into.
+  let spooled: SourceSpool | undefined;
+  const spoolRef = { append: (messages: OutMessage[]) => spooled!.append(messages) };
   for (const endpoint of config.OPCUA_CONFIG.endpoints) {
-    const log = logger.child({ endpoint: endpoint.name });
     const output = new SamplesOutput({
-      producer,
-      topic: config.KAFKA_TOPIC_RAW,
+      spool: spoolRef,
       endpoint: endpoint.name,
       source: `opcua://${endpoint.url.replace(/^opc\.tcp:\/\//, '')}`,
-      maxBuffered: config.OPCUA_MAX_BUFFERED_SAMPLES,
       maxPerMessage: config.OPCUA_MAX_SAMPLES_PER_MESSAGE,
-      logger: log,
       metrics,
     });
     const collector = new EndpointCollector(endpoint, {
@@ -63,9 +65,37 @@ export async function startOpcuaCollector(
     readiness.add(`opcua:${endpoint.name}`, () => collector.health());
     endpoints.push({ collector, output });
   }
+  // One spool for every endpoint: samples wait on disk, in order, until Kafka has them. It also keeps
+  // which value each point took last, so the values a subscription sends again after a crash are known.
+  spooled = openSourceSpool({
+    env: config,
+    service: 'opcua-collector',
+    logger,
+    metrics: registry,
+    maxBatch: 500,
+    send: (messages) => producer.send(config.KAFKA_TOPIC_RAW, messages),
+    connect: async () => {
+      await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_RAW], logger);
+      await producer.connect();
+    },
+    checkpoint: () =>
+      Buffer.from(
+        JSON.stringify(
+          Object.fromEntries(
+            endpoints.map(({ collector }) => [collector.config.name, collector.pointStates()]),
+          ),
+        ),
+      ),
+    restore: (recovered) =>
+      restorePointStates(
+        recovered,
+        endpoints.map(({ collector }) => collector),
+        logger,
+      ),
+  });
   readiness.add('producer', () => ({
     ok: producer.isConnected,
-    detail: producer.isConnected ? 'connected' : 'disconnected',
+    detail: `${producer.isConnected ? 'connected' : 'disconnected'}; ${spooled!.describe()}`,
   }));
   for (const { collector } of endpoints) collector.start();
   logger.info(
@@ -83,10 +113,8 @@ export async function startOpcuaCollector(
     async stop() {
       // Intake first (sessions closed, buffered readings handed over), then everything to Kafka.
       await Promise.all(endpoints.map(({ collector }) => collector.stop()));
-      const deadline = Date.now() + Math.max(2_000, config.SHUTDOWN_TIMEOUT_MS - 5_000);
-      await Promise.all(endpoints.map(({ output }) => output.flushAll(deadline)));
-      const unsent = endpoints.reduce((n, { output }) => n + output.pending, 0);
-      if (unsent > 0) logger.error({ unsent }, 'samples not delivered to Kafka before the shutdown deadline');
+      // What Kafka does not take before the deadline stays spooled and goes first after the restart.
+      await spooled!.close(Date.now() + Math.max(2_000, config.SHUTDOWN_TIMEOUT_MS - 5_000));
       await producer.disconnect();
       await pki.dispose();
     },

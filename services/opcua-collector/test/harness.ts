@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { decodeHeaders, type KafkaEnv } from '@gridstream/kafka';
 import { RAW_HEADER, type Sample, SamplesMessageSchema } from '@gridstream/schema';
 import { stringify } from 'yaml';
-import { startInProcess, testKafka, testKafkaEnv, uniqueName } from '../../../test/helpers.js';
+import {
+  createTestTopics,
+  startInProcess,
+  testKafka,
+  testKafkaEnv,
+  uniqueName,
+} from '../../../test/helpers.js';
 import { makeOpcuaCollectorConfigSchema } from '../src/config.js';
 import { startOpcuaCollector } from '../src/opcua-collector-service.js';
 
@@ -53,6 +59,9 @@ export async function startCollector(options: {
   const kafkaEnv = testKafkaEnv({ KAFKA_TOPIC_PARTITIONS: 1 });
   const configFile = join(options.pkiDir, `${uniqueName('opcua')}.yaml`);
   writeFileSync(configFile, stringify({ endpoints: options.endpoints }));
+  // The collector creates its topic only once it reaches Kafka (it starts and spools without it); the
+  // tests' readers subscribe right away, so the topic is there first.
+  await createTestTopics(testKafka(), [kafkaEnv.KAFKA_TOPIC_RAW], 1);
   const running = await startInProcess(
     'opcua-collector',
     makeOpcuaCollectorConfigSchema(options.secretEnv ?? {}),
