@@ -34,6 +34,16 @@ import {
   waitFor,
 } from './helpers.js';
 
+/** The page's DOM, inside page.evaluate/waitForFunction callbacks (they run in the browser, not here). */
+interface PageElement {
+  textContent: string | null;
+}
+declare const document: {
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  getElementById(id: string): PageElement | null;
+};
+
 /**
  * The console in a real browser (headless Chromium via playwright-core) against real services: bridge,
  * parser and influx-writer running in this process on Kafka, RabbitMQ and InfluxDB, each with its real

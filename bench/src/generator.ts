@@ -1,36 +1,8 @@
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from './paths.js';
+import { loadMicrogridGenerator, type MicrogridSiteModel } from '@gridstream/testkit';
 
-/** The part of the simulator's generator the bench uses (services/simulator/src/microgrid-generator.ts). */
-export interface MicrogridSite {
-  readonly siteId: string;
-  next(now: Date, timeZone: string): Buffer;
-}
-
-interface GeneratorModule {
-  createMicrogridSite(options: {
-    siteId: string;
-    seed: number;
-    timestampPrecision?: 's' | 'ms';
-  }): MicrogridSite;
-  expectedRecordCount(shape: object): number;
-  REFERENCE_SITE_SHAPE: object;
-}
-
-/**
- * The microgrid message generator lives in the simulator service, not in a package: a service has no
- * `exports`, and a static import by relative path would pull its source under the bench's rootDir (tsc
- * refuses). So it is loaded from the simulator's build output at run time; `make bench` builds it first.
- * The interface above is the contract; if the generator moves into a package, import it from there instead.
- */
-let loaded: Promise<GeneratorModule> | undefined;
-export function loadGenerator(): Promise<GeneratorModule> {
-  loaded ??= import(
-    pathToFileURL(join(REPO_ROOT, 'services', 'simulator', 'dist', 'microgrid-generator.js')).href
-  );
-  return loaded;
-}
+/** The part of the simulator's generator the bench uses (loaded by the testkit from the simulator's build). */
+export type MicrogridSite = MicrogridSiteModel;
+export const loadGenerator = loadMicrogridGenerator;
 
 /** Site ids as the gateway writes them (six digits); `offset` keeps one step's sites apart from another's. */
 export function siteIds(count: number, offset = 0): string[] {

@@ -70,7 +70,9 @@ describe('InfluxV1Sink against InfluxDB 1.x', () => {
     expect(byKey.size).toBe(17);
 
     for (const record of SAMPLE_RECORDS) {
-      const s = byKey.get(seriesKey(record.equipment, record));
+      const s = byKey.get(
+        seriesKey(record.equipment, { site: record.site, device: record.device, rack: record.rack }),
+      );
       expect(s, `series for ${record.equipment}/${record.device}/${record.rack}`).toBeDefined();
       expect(s!.tags).toEqual({ device: record.device, rack: record.rack ?? '', site: record.site });
       expect(s!.values).toHaveLength(1);

@@ -1,0 +1,34 @@
+export { startInProcess } from './in-process.js';
+export {
+  createTestTopics,
+  readCommitted,
+  readTopic,
+  removeTestTopics,
+  TEST_AMQP_URL,
+  TEST_BROKERS,
+  TEST_INFLUX_URL,
+  testKafka,
+  testKafkaEnv,
+  testLogger,
+} from './kafka-fixtures.js';
+export { uniqueName } from './names.js';
+export { freePort } from './ports.js';
+export {
+  loadMicrogridGenerator,
+  loadParser,
+  type MicrogridGeneratorModule,
+  type MicrogridSiteModel,
+  type ParsedRecordLike,
+  type ParserModule,
+} from './service-modules.js';
+export {
+  killAllServiceProcesses,
+  type MemoryReading,
+  type MemorySample,
+  REPO_ROOT,
+  readMemory,
+  ServiceProcess,
+  type ServiceProcessOptions,
+} from './service-process.js';
+export { TcpProxy } from './tcp-proxy.js';
+export { sleep, waitFor } from './wait.js';

@@ -1,0 +1,85 @@
+import {
+  createKafka,
+  deleteTopics,
+  ensureTopics,
+  type InMessage,
+  type Kafka,
+  type KafkaEnv,
+  readTopicToEnd,
+} from '@gridstream/kafka';
+import { createLogger, type Logger } from '@gridstream/runtime';
+import { uniqueName } from './names.js';
+
+/** Where the tests' servers are: the local stack (`make infra-test`) unless the environment says otherwise. */
+export const TEST_BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+export const TEST_INFLUX_URL = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
+export const TEST_AMQP_URL = process.env.AMQP_URL ?? 'amqp://127.0.0.1:5672';
+
+export function testLogger(): Logger {
+  return createLogger({ service: 'test', level: (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent' });
+}
+
+/** Kafka settings with topics of the test's own (unique names). */
+export function testKafkaEnv(overrides: Partial<KafkaEnv> = {}): KafkaEnv {
+  return {
+    KAFKA_BROKERS: TEST_BROKERS,
+    KAFKA_CLIENT_ID: 'gridstream-test',
+    KAFKA_SSL: false,
+    KAFKA_TOPIC_RAW: uniqueName('test.raw'),
+    KAFKA_TOPIC_PARSED: uniqueName('test.parsed'),
+    KAFKA_TOPIC_DLQ: uniqueName('test.dlq'),
+    KAFKA_TOPIC_PARTITIONS: 3,
+    KAFKA_REPLICATION_FACTOR: 1,
+    KAFKA_CREATE_TOPICS: true,
+    ...overrides,
+  };
+}
+
+export function testKafka(logger = testLogger(), brokers = TEST_BROKERS): Kafka {
+  return createKafka(testKafkaEnv({ KAFKA_BROKERS: brokers }), logger);
+}
+
+export async function createTestTopics(
+  kafka: Kafka,
+  topics: string[],
+  partitions = 3,
+  replicationFactor = 1,
+  config?: Record<string, string>,
+): Promise<void> {
+  await ensureTopics(
+    kafka,
+    topics.map((topic) => ({ topic, partitions, replicationFactor, ...(config ? { config } : {}) })),
+  );
+}
+
+export async function removeTestTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  await deleteTopics(kafka, topics).catch(() => undefined);
+}
+
+/**
+ * Every committed message of a topic, up to its end now — what a read_committed consumer (every reader
+ * of ours) sees: an aborted transaction's records are not there. Exact: a duplicate would be there too.
+ */
+export function readCommitted(kafka: Kafka, topic: string, timeoutMs = 120_000): Promise<InMessage[]> {
+  return readTopicToEnd(kafka, topic, timeoutMs);
+}
+
+/**
+ * Reads a topic from the beginning until it holds at least `expected` committed messages (or the time is
+ * up), then once more a moment later, so that more than expected — duplicates — would be seen too.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  timeoutMs = 60_000,
+): Promise<InMessage[]> {
+  const deadline = Date.now() + timeoutMs;
+  let messages = await readCommitted(kafka, topic);
+  while (messages.length < expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    messages = await readCommitted(kafka, topic);
+  }
+  await new Promise((r) => setTimeout(r, expected === 0 ? 3_000 : 500));
+  return readCommitted(kafka, topic);
+}

@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from './service-process.js';
+
+/**
+ * Parts of services that the harnesses (bench, soak) use as they are: a service is not a package (no
+ * `exports`), and a static import by relative path would pull its source under the harness's rootDir, so
+ * they are loaded from the services' build output at run time (`make build` first). The interfaces are the
+ * contract; if the code moves into a package, import it from there instead.
+ */
+
+export interface MicrogridSiteModel {
+  readonly siteId: string;
+  readonly sequence: number;
+  next(now: Date, timeZone: string): Buffer;
+}
+
+export interface MicrogridGeneratorModule {
+  createMicrogridSite(options: {
+    siteId: string;
+    seed: number;
+    timestampPrecision?: 's' | 'ms';
+    racksPerBattery?: number;
+  }): MicrogridSiteModel;
+  expectedRecordCount(shape: object): number;
+  REFERENCE_SITE_SHAPE: object;
+}
+
+export interface ParsedRecordLike {
+  site: string;
+  equipment: string;
+  device: string;
+  rack?: string;
+  ts: string;
+  fields: Record<string, number>;
+  flags: Record<string, boolean>;
+  quality?: Record<string, string[]>;
+}
+
+export interface ParserModule {
+  parseRaw(
+    message: {
+      value: Buffer | null;
+      headers: Record<string, string | undefined>;
+      topic: string;
+      partition: number;
+      offset: string;
+    },
+    options: { maxBytes: number; zoneForSite(site: string): string },
+  ): { records: ParsedRecordLike[]; problems: { reason: string; message: string }[] };
+}
+
+const cache = new Map<string, Promise<unknown>>();
+function load<T>(service: string, file: string): Promise<T> {
+  const path = join(REPO_ROOT, 'services', service, 'dist', file);
+  let module = cache.get(path);
+  if (!module) {
+    module = import(pathToFileURL(path).href);
+    cache.set(path, module);
+  }
+  return module as Promise<T>;
+}
+
+/** The simulator's microgrid gateway message generator. */
+export function loadMicrogridGenerator(): Promise<MicrogridGeneratorModule> {
+  return load('simulator', 'microgrid-generator.js');
+}
+
+/** The parser's decoding of one raw message (what a record of it will be). */
+export function loadParser(): Promise<ParserModule> {
+  return load('parser', 'parse-raw.js');
+}
