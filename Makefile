@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 LOCAL := .local
 
 .PHONY: help install build lint typecheck test test-unit test-int infra infra-test infra-down topic connector parser writer archiver \
-        simulation demo demo-stop bench up down clean
+        simulation demo demo-stop bench soak soak-short fuzz up down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
@@ -79,8 +79,12 @@ demo-stop: ## stop the demo's services (infrastructure keeps running; make infra
 infra-test: ## infra plus what only the tests need (InfluxDB 1.8 for the 2.x write API)
 	deploy/local/infra.sh up test
 
-test: infra-test build ## lint, then the whole suite against the real servers (what CI runs)
+typecheck: install ## type-check the test files (the build checks everything else)
+	npx tsc -p tsconfig.test.json
+
+test: infra-test build ## lint, type-check the tests, then the whole suite against the real servers (what CI runs)
 	npx biome check .
+	npx tsc -p tsconfig.test.json
 	npx vitest run
 
 test-unit: install ## unit tests only (no servers needed)
@@ -97,6 +101,17 @@ bench: infra-test build ## measure throughput, latency and memory; writes bench/
 	{ echo '## OPC UA'; echo; echo '```json'; node services/opcua-collector/bench/opcua-items.ts --devices 1000 --points 10 --seconds 30; echo '```'; } | tee -a bench/results/latest.md
 	node services/archiver/dist/bench/archive-bench.js | tee -a bench/results/latest.md
 	node bench/dist/import-bench.js | tee -a bench/results/latest.md
+
+# The soak brings up servers of its own (a 3-broker Kafka cluster, RabbitMQ, InfluxDB, moto on other ports;
+# deploy/local/kafka-cluster.sh and the *_INSTANCE=soak variants) beside anything already running.
+soak: infra-test build ## the full soak: every fault together, 100,000+ messages, exact verdict (docs/reliability.md)
+	node soak/dist/main.js --profile full
+
+soak-short: infra-test build ## the short soak that make test runs: every fault once
+	node soak/dist/main.js --profile short
+
+fuzz: install ## property-based fuzzing of the parser's raw decoding: 1,200,000 inputs (FUZZ_RUNS to change)
+	FUZZ_RUNS=$${FUZZ_RUNS:-1200000} npx vitest run --project unit services/parser/src/parse-raw.fuzz.test.ts
 
 up: ## docker compose: the whole stack where a Docker engine exists
 	docker compose up -d --wait

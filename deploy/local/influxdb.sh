@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # InfluxDB 1.x (Debian package) with our own config and project-local data, no system service.
-# Usage: influxdb.sh install|start|stop|status|wait
+# Usage: influxdb.sh install|start|stop|status|wait|pid
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PORT="${INFLUX_PORT:-8086}"
 RPC_PORT="${INFLUX_RPC_PORT:-8088}" # backup/restore RPC; bound to loopback so it can't clash or leak
-IHOME="$GRIDSTREAM_HOME/influxdb"
+# A second, private instance (own data, port and pid file) for a test that stops or freezes it:
+# INFLUX_INSTANCE=soak INFLUX_PORT=28086 INFLUX_RPC_PORT=28088 influxdb.sh start
+INSTANCE="${INFLUX_INSTANCE:-}"
+[[ -z $INSTANCE || $INSTANCE =~ ^[a-z0-9-]+$ ]] || die "INFLUX_INSTANCE must be lower-case letters, digits and -"
+IHOME="$GRIDSTREAM_HOME/influxdb${INSTANCE:+-$INSTANCE}"
 CONF="$IHOME/influxdb.conf"
 PIDFILE="$IHOME/influxd.pid"
 LOG="$IHOME/influxd.log"
@@ -86,5 +90,6 @@ case "${1:-}" in
   stop) stop_pid "$PIDFILE" influxdb 30 ;;
   status) status ;;
   wait) wait_ready ;;
-  *) die "usage: $0 install|start|stop|status|wait" ;;
+  pid) pid_alive "$PIDFILE" && cat "$PIDFILE" ;;
+  *) die "usage: $0 install|start|stop|status|wait|pid" ;;
 esac

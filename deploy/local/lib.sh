@@ -40,6 +40,9 @@ require_free_port() {
 start_detached() {
   local pidfile=$1 logfile=$2; shift 2
   mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
+  # A pid file left by a process that was killed (kill -9 runs no cleanup) would satisfy the wait below at
+  # once and the caller would report the dead pid as the new one.
+  rm -f "$pidfile"
   # shellcheck disable=SC2016 # $$ and $@ expand in the child shell
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
   # Wait until the pid file exists so status/stop right after start see it.

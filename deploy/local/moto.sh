@@ -64,5 +64,6 @@ case "${1:-}" in
   stop) stop_pid "$PIDFILE" moto 15 ;;
   status) status ;;
   wait) wait_ready ;;
-  *) die "usage: $0 install|start|stop|status|wait" ;;
+  pid) pid_alive "$PIDFILE" && cat "$PIDFILE" ;;
+  *) die "usage: $0 install|start|stop|status|wait|pid" ;;
 esac

@@ -5,7 +5,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RHOME="$GRIDSTREAM_HOME/rabbitmq"
+# A second, private node (own data, ports and pid file) for a test that restarts it:
+# RABBITMQ_INSTANCE=soak AMQP_PORT=25672 RABBITMQ_MANAGEMENT_PORT=0 rabbitmq.sh start
+INSTANCE="${RABBITMQ_INSTANCE:-}"
+[[ -z $INSTANCE || $INSTANCE =~ ^[a-z0-9-]+$ ]] || die "RABBITMQ_INSTANCE must be lower-case letters, digits and -"
+RHOME="$GRIDSTREAM_HOME/rabbitmq${INSTANCE:+-$INSTANCE}"
 # Call the real scripts, not the /usr/sbin wrappers: those `su` to the rabbitmq user, which
 # can't write to our folder and would drop the environment below.
 RBIN=/usr/lib/rabbitmq/bin
@@ -119,5 +123,6 @@ case "${1:-}" in
   status) status ;;
   wait) wait_ready ;;
   ctl) shift; install; ctl "$@" ;;
-  *) die "usage: $0 install|start|stop|status|wait|ctl <rabbitmqctl args...>" ;;
+  pid) pid_alive "$RABBITMQ_PID_FILE" && cat "$RABBITMQ_PID_FILE" ;;
+  *) die "usage: $0 install|start|stop|status|wait|pid|ctl <rabbitmqctl args...>" ;;
 esac

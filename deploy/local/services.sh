@@ -19,6 +19,7 @@ start_one() {
   local svc=$1 main="$GS_REPO_ROOT/services/$1/dist/main.js"
   [[ -f $main ]] || die "$svc is not built ($main missing): run make build"
   if pid_alive "$RUN/$svc.pid"; then log "$svc already running (pid $(<"$RUN/$svc.pid"))"; return 0; fi
+  if [[ -s $RUN/$svc.pid ]]; then log "$svc: pid $(<"$RUN/$svc.pid") in its pid file is gone (killed?); starting it again"; fi
   if [[ $svc == console && -z "${CONSOLE_PASSWORD:-}${CONSOLE_PASSWORD_FILE:-}${CONSOLE_TOKEN:-}${CONSOLE_TOKEN_FILE:-}" ]]; then
     # The console never runs without a password: the demo gets a random one, kept outside the repo.
     local pwfile="$GRIDSTREAM_HOME/console-password"
