@@ -161,7 +161,7 @@ export async function bridgeStep(ctx: BenchContext): Promise<ResultRow[]> {
     removeTopologyLater(amqp);
     const preload = await preloadQueue(amqp, ctx.messages);
 
-    const bridge = spawnService('bridge', {
+    const bridge = await spawnService('bridge', {
       step: 'bridge',
       logDir: ctx.logDir,
       profileDir: ctx.profileDir,

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { killAllServiceProcesses } from '@gridstream/testkit';
 
 /**
  * Everything the bench creates on shared servers (topics, queues, databases, consumer groups) and every
@@ -9,7 +9,6 @@ import type { ChildProcess } from 'node:child_process';
 type Action = { what: string; run: () => Promise<unknown> };
 
 const actions: Action[] = [];
-const children = new Set<ChildProcess>();
 
 /** Registers an undo step; steps run last-in first-out, each one even when an earlier one failed. */
 export function onCleanup(what: string, run: () => Promise<unknown>): void {
@@ -44,34 +43,24 @@ export function runCleanup(): Promise<string[]> {
   return runCleanupSince(0);
 }
 
-export function trackChild(child: ChildProcess): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-}
-
-function killChildren(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-}
-
 let installed = false;
 
 /**
- * Children die with the bench whatever ends it: a normal exit, an uncaught error, or a signal. `exit`
- * handlers cannot wait, so they only SIGKILL; on a signal the server-side cleanup runs first (bounded).
+ * Services die with the bench whatever ends it: on a normal exit or an uncaught error the testkit's `exit`
+ * hook SIGKILLs them (it cannot wait); on a signal they are killed and the server-side cleanup runs first
+ * (bounded).
  */
 export function installExitHandlers(): void {
   if (installed) return;
   installed = true;
-  process.on('exit', killChildren);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       process.stderr.write(`\nbench: ${signal}: stopping services and removing what the run created…\n`);
-      killChildren();
       const deadline = setTimeout(() => process.exit(130), 20_000);
       deadline.unref();
-      void runCleanup().finally(() => process.exit(130));
+      void killAllServiceProcesses()
+        .then(runCleanup)
+        .finally(() => process.exit(130));
     });
   }
 }

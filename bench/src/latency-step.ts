@@ -172,7 +172,7 @@ export async function latencyStep(ctx: BenchContext, opts: LatencyOptions): Prom
     };
     for (const service of ['bridge', 'parser', 'influx-writer'] as const) {
       services.push(
-        spawnService(service, { step: opts.step, logDir: ctx.logDir, profileDir: ctx.profileDir, env }),
+        await spawnService(service, { step: opts.step, logDir: ctx.logDir, profileDir: ctx.profileDir, env }),
       );
     }
     const alive = () => {

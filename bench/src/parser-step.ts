@@ -64,7 +64,7 @@ export async function parserStep(ctx: BenchContext, baselines: JsonBaselines): P
       `parser: preloaded ${total} raw messages (${formatNumber(bytes / total, 0)} bytes each) in ${formatNumber((Date.now() - preloadStart) / 1000)} s`,
     );
 
-    const parser = spawnService('parser', {
+    const parser = await spawnService('parser', {
       step: 'parser',
       logDir: ctx.logDir,
       profileDir: ctx.profileDir,

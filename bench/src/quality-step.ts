@@ -119,7 +119,7 @@ async function drainOnce(
   const alarms = benchName(ctx, label, 'alarms');
   const group = benchName(ctx, label, 'group');
   await freshTopics(ctx.kafka, [parsed, dlq, alarms], ctx.partitions, [group]);
-  const parser = spawnService('parser', {
+  const parser = await spawnService('parser', {
     step: label,
     logDir: ctx.logDir,
     profileDir: ctx.profileDir,

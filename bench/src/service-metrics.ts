@@ -1,24 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { RunningServiceProcess } from './service-process.js';
 import { formatNumber } from './stats.js';
-
-/**
- * The services' own Prometheus counters, read once before they stop: batch sizes and per-call times are
- * what tell "slow because busy" from "slow because each step waits on the next" when a target is missed.
- * The services run with HEALTH_PORT=0 and log the URL they got, so it is read from the log.
- */
-function metricsUrl(logPath: string): string | undefined {
-  try {
-    for (const line of readFileSync(logPath, 'utf8').split('\n')) {
-      if (!line.includes('health and metrics endpoints listening')) continue;
-      const url = (JSON.parse(line) as { url?: string }).url;
-      if (url) return url;
-    }
-  } catch {
-    // no log yet, or a line that is not JSON
-  }
-  return undefined;
-}
 
 /** Sum over every labelled sample of one metric name in Prometheus text format. */
 export function metricSum(text: string, name: string): number {
@@ -37,12 +18,13 @@ export function metricSum(text: string, name: string): number {
   return found ? sum : Number.NaN;
 }
 
+/**
+ * The services' own Prometheus counters, read once before they stop: batch sizes and per-call times are
+ * what tell "slow because busy" from "slow because each step waits on the next" when a target is missed.
+ */
 export async function scrapeMetrics(service: RunningServiceProcess): Promise<string | undefined> {
-  const url = metricsUrl(service.logPath);
-  if (!url) return undefined;
   try {
-    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
-    return response.ok ? await response.text() : undefined;
+    return await service.metrics();
   } catch {
     return undefined;
   }

@@ -99,7 +99,7 @@ export async function writerStep(
     const db = await createTestDatabase(ctx.influx, 'gs_bench_writer');
     onCleanup(`drop database ${db.name}`, () => db.drop());
 
-    const writer = spawnService('influx-writer', {
+    const writer = await spawnService('influx-writer', {
       step: 'writer',
       logDir: ctx.logDir,
       profileDir: ctx.profileDir,

@@ -40,10 +40,29 @@ beforeAll(async () => {
   await b.send({ topic, messages: [{ key: 'b', value: 'second-aborted' }] }); // offset 1
   await b.abort(); // marker 2: listed first
   await a.abort(); // marker 3: listed second, but began first
+  // abort() returns once the coordinator has decided; the marker is written after. A busy broker (the suite
+  // runs this after the soak) wrote the committed record before a's marker. The last stable offset (what a
+  // read_committed ListOffsets gives) reaches 4 only once both markers are in the log.
+  await untilStableOffset(4);
   const c = await third.transaction();
   await c.send({ topic, messages: [{ key: 'c', value: 'committed' }] }); // offset 4
   await c.commit();
 });
+
+async function untilStableOffset(offset: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      // kafkajs's admin lists offsets read_committed: `high` is the last stable offset.
+      async () => Number((await admin.fetchTopicOffsets(topic))[0]!.high),
+      (end) => end >= offset,
+      { timeoutMs: 30_000, what: `last stable offset ${offset} of ${topic}` },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 afterAll(async () => {
   await Promise.all(producers.map((p) => p.disconnect()));

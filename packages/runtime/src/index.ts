@@ -18,6 +18,7 @@ export {
   metricsToLines,
   startMetricsPush,
 } from './metrics-push.js';
+export { isProcessAlive } from './process-alive.js';
 export {
   type CheckResult,
   type LifecycleState,

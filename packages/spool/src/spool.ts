@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  fsync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
@@ -17,7 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { OutMessage } from '@gridstream/kafka';
-import type { Logger } from '@gridstream/runtime';
+import { isProcessAlive, type Logger } from '@gridstream/runtime';
 import { RAW_HEADER } from '@gridstream/schema';
 import { decodeRecord, encodeRecord, FRAME_HEADER_BYTES, type SpooledMessage } from './record-codec.js';
 
@@ -119,6 +120,7 @@ export class Spool {
   private memoryBytes = 0;
   private dirty = false;
   private fsyncTimer: NodeJS.Timeout | undefined;
+  private syncInFlight = false;
   private readonly segmentBytes: number;
   private droppedFull = 0;
   private pendingCount = 0;
@@ -154,7 +156,7 @@ export class Spool {
     // The active segment opens with the first append: its checkpoint must be the owner's state after the
     // owner has restored it from `recovered`.
     if (options.fsync === 'interval') {
-      spool.fsyncTimer = setInterval(() => spool.sync(), options.fsyncIntervalMs ?? 1_000);
+      spool.fsyncTimer = setInterval(() => spool.syncInBackground(), options.fsyncIntervalMs ?? 1_000);
       spool.fsyncTimer.unref();
     }
     return spool;
@@ -251,15 +253,32 @@ export class Spool {
     this.head = { segment: last.segment, pos: last.end };
     while (this.memory.length > 0 && this.memory[0]!.seq <= last.seq)
       this.memoryBytes -= this.memory.shift()!.bytes;
-    writeAtomic(join(this.dir, ACK_FILE), String(this.acked), this.options.fsync !== 'never');
+    // Flushed to disk only under `always`: an fsync per send, on the event loop, stalled a collector's poll
+    // schedule for seconds on a busy disk. An ack lost to a power cut re-sends messages Kafka has, with the
+    // same ids, which the parser drops.
+    writeAtomic(join(this.dir, ACK_FILE), String(this.acked), this.options.fsync === 'always');
     this.deleteConsumedSegments();
   }
 
-  /** Flushes the active segment to disk now (what `interval` does on its timer). */
+  /** Flushes the active segment to disk now. */
   sync(): void {
     if (!this.dirty || this.fd === undefined) return;
     fsyncSync(this.fd);
     this.dirty = false;
+  }
+
+  /**
+   * What `interval` does on its timer: the same flush on libuv's thread pool, so the collector's event loop
+   * (its poll schedule) never waits on the disk. What is appended while it runs is flushed next time.
+   */
+  private syncInBackground(): void {
+    if (!this.dirty || this.fd === undefined || this.syncInFlight) return;
+    this.dirty = false;
+    this.syncInFlight = true;
+    fsync(this.fd, (error) => {
+      this.syncInFlight = false;
+      if (error) this.dirty = true;
+    });
   }
 
   close(): void {
@@ -308,7 +327,7 @@ export class Spool {
       if (oldest.last !== undefined && oldest.last > this.acked) {
         this.acked = oldest.last;
         this.pendingCount = Math.max(0, this.pendingCount - lost);
-        writeAtomic(join(this.dir, ACK_FILE), String(this.acked), this.options.fsync !== 'never');
+        writeAtomic(join(this.dir, ACK_FILE), String(this.acked), this.options.fsync === 'always');
       }
       const next = this.segments[0]!;
       if (this.head.segment <= oldest.first) this.head = { segment: next.first, pos: 0 };
@@ -533,7 +552,7 @@ export class Spool {
   private takeLock(): void {
     if (existsSync(this.lockPath)) {
       const pid = Number(readFileSync(this.lockPath, 'utf8'));
-      if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid))
+      if (Number.isInteger(pid) && pid !== process.pid && isProcessAlive(pid))
         throw new Error(
           `spool ${this.dir} is in use by process ${pid}: give each source process its own folder`,
         );
@@ -575,13 +594,4 @@ function writeAtomic(path: string, content: string, durable = true): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

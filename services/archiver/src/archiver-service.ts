@@ -15,7 +15,7 @@ import {
   ReliableProducer,
   runConsumer,
 } from '@gridstream/kafka';
-import type { RunningService, ServiceContext } from '@gridstream/runtime';
+import { isProcessAlive, type RunningService, type ServiceContext } from '@gridstream/runtime';
 import type { ArchiverConfig } from './config.js';
 import { type ArchiveShared, PartitionArchive } from './partition-archive.js';
 
@@ -269,19 +269,10 @@ async function createSpoolDir(configured: string | undefined): Promise<string> {
   await mkdir(root, { recursive: true });
   for (const name of await readdir(root)) {
     const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue;
     await rm(join(root, name), { recursive: true, force: true });
   }
   const dir = join(root, `${process.pid}-${randomBytes(3).toString('hex')}`);
   await mkdir(join(dir, 'duckdb'), { recursive: true });
   return dir;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
