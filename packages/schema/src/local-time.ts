@@ -58,23 +58,7 @@ export function isValidTimeZone(name: string): boolean {
 export function localTimeToUtcIso(local: string, timeZone: string): string {
   const m = LOCAL_TIMESTAMP_PATTERN.exec(local);
   if (m === null) throw new LocalTimeError(`timestamp ${quote(local)} is not "YYYY-MM-DD HH:MM:SS[.ffffff]"`);
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  const frac = m[7];
-  const ms = frac === undefined ? 0 : Number((frac + '00').slice(0, 3));
-  if (year < 1000) throw new LocalTimeError(`timestamp ${quote(local)}: years before 1000 are not supported`);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
-    throw new LocalTimeError(`timestamp ${quote(local)} is not a calendar date`);
-  }
-  // Second 60 is refused: IANA zones do not model leap seconds, so it has no UTC instant to map to.
-  if (hour > 23 || minute > 59 || second > 59) {
-    throw new LocalTimeError(`timestamp ${quote(local)} is not a valid time of day`);
-  }
-  const wallMs = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const wallMs = checkedWallClockMs(m, local);
   const zone = zoneState(timeZone);
   const hourKey = Math.floor(wallMs / HOUR);
   let offset: number;
@@ -115,18 +99,7 @@ const OFFSET_TIMESTAMP_PATTERN =
 export function gatewayTimeToUtcIso(text: string, timeZone: string): string {
   const m = OFFSET_TIMESTAMP_PATTERN.exec(text);
   if (m === null) return localTimeToUtcIso(text, timeZone);
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  const ms = m[7] === undefined ? 0 : Number((m[7] + '00').slice(0, 3));
-  if (year < 1000) throw new LocalTimeError(`timestamp ${quote(text)}: years before 1000 are not supported`);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month))
-    throw new LocalTimeError(`timestamp ${quote(text)} is not a calendar date`);
-  if (hour > 23 || minute > 59 || second > 59)
-    throw new LocalTimeError(`timestamp ${quote(text)} is not a valid time of day`);
+  const wallMs = checkedWallClockMs(m, text);
   let offsetMinutes = 0;
   const zone = m[8]!;
   if (zone !== 'Z') {
@@ -137,10 +110,34 @@ export function gatewayTimeToUtcIso(text: string, timeZone: string): string {
       throw new LocalTimeError(`timestamp ${quote(text)} has an impossible offset ${zone}`);
     offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om);
   }
-  const utcMs = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  const utcMs = wallMs - offsetMinutes * 60_000;
   if (utcMs < MIN_MS || utcMs >= MAX_MS)
     throw new LocalTimeError(`timestamp ${quote(text)} is outside the supported range in UTC`);
   return new Date(utcMs).toISOString();
+}
+
+/**
+ * Groups 1–7 of either timestamp pattern (year, month, day, hour, minute, second, fraction) as the
+ * wall-clock instant read as if it were UTC, after checking it is a real calendar date and time of day.
+ */
+function checkedWallClockMs(m: RegExpExecArray, text: string): number {
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  const frac = m[7];
+  const ms = frac === undefined ? 0 : Number((frac + '00').slice(0, 3));
+  if (year < 1000) throw new LocalTimeError(`timestamp ${quote(text)}: years before 1000 are not supported`);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+    throw new LocalTimeError(`timestamp ${quote(text)} is not a calendar date`);
+  }
+  // Second 60 is refused: IANA zones do not model leap seconds, so it has no UTC instant to map to.
+  if (hour > 23 || minute > 59 || second > 59) {
+    throw new LocalTimeError(`timestamp ${quote(text)} is not a valid time of day`);
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
 function zoneState(timeZone: string): ZoneState {
