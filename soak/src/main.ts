@@ -11,7 +11,16 @@ import { Gateway } from './gateway.js';
 import { SoakInfra } from './infra.js';
 import { PROFILES } from './profile.js';
 import { formatReport, type SoakResult } from './report.js';
-import { BUCKET, GROUPS, INFLUX_DB, MODBUS_SITE, OPCUA_SITE, SoakStack, TOPICS } from './stack.js';
+import {
+  BUCKET,
+  GROUPS,
+  INFLUX_DB,
+  killLeftoverServices,
+  MODBUS_SITE,
+  OPCUA_SITE,
+  SoakStack,
+  TOPICS,
+} from './stack.js';
 import { Expectation, takeVerdict } from './verdict.js';
 
 const USAGE = `node soak/dist/main.js [--profile full|short] [--keep | --keep-on-failure]
@@ -61,6 +70,8 @@ try {
   say(
     `profile ${profile.name}: ${profile.messages} gateway messages at ${profile.rate}/s, every fault (log: ${workDir}/logs)`,
   );
+  const leftovers = killLeftoverServices();
+  if (leftovers > 0) say(`killed ${leftovers} service process(es) an earlier soak left running`);
   await infra.up();
   say(`servers up: Kafka ${infra.brokers.join(',')}, RabbitMQ, InfluxDB, moto (behind ${infra.s3Url})`);
   await stack.createTopics();

@@ -1,10 +1,40 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPACTED_TOPIC_CONFIG, createKafka, ensureTopics, type Kafka } from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
 import { REPO_ROOT, ServiceProcess } from '@gridstream/testkit';
 import { KAFKA_NODES, SOAK_PORTS, type SoakInfra } from './infra.js';
 import type { SoakProfile } from './profile.js';
+
+/** In the environment of every service the soak starts, so that a later run can find them (below). */
+const SOAK_MARKER = 'GRIDSTREAM_SOAK_SERVICE';
+
+/**
+ * SIGKILLs services a former soak left running. A soak killed itself (the kernel's OOM killer, kill -9)
+ * cannot stop its services, and they would join the next run's groups on the same ports and topics and
+ * falsify its verdict. Returns how many there were.
+ */
+export function killLeftoverServices(): number {
+  let killed = 0;
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (!environ.split('\0').includes(`${SOAK_MARKER}=1`)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return killed;
+}
 
 export const TOPICS = {
   raw: 'soak.raw',
@@ -202,7 +232,7 @@ export class SoakStack {
     const proc = await ServiceProcess.start({
       service,
       instance,
-      env: this.envOf(instance),
+      env: { ...this.envOf(instance), [SOAK_MARKER]: '1' },
       logDir: join(this.workDir, 'logs'),
       sampleEveryMs: 1_000,
     });
