@@ -224,7 +224,8 @@ export class ServiceProcess {
   private sample(): void {
     if (!this.running) return;
     const m = readMemory(this.pid);
-    if (!m) return;
+    // A zombie (killed, not yet reaped) has no VmHWM line: NaN would poison the peak for good.
+    if (!m || !Number.isFinite(m.hwmMiB) || !Number.isFinite(m.rssMiB)) return;
     this.samples.push({ at: Date.now(), rssMiB: m.rssMiB });
     this.peakMiB = Math.max(this.peakMiB, m.hwmMiB);
   }
