@@ -183,7 +183,7 @@ try {
   if (profile.name === 'full') {
     writeFileSync(
       join(REPO_ROOT, 'soak', 'results', `soak-full-${stamp}.json`),
-      JSON.stringify(result, null, 2),
+      `${JSON.stringify(result, null, 2)}\n`,
     );
     writeFileSync(join(REPO_ROOT, 'soak', 'results', `soak-full-${stamp}.txt`), `${text}\n`);
   }
