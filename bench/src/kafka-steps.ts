@@ -6,6 +6,7 @@ import {
   type OutMessage,
   ReliableProducer,
   readRanges,
+  wholeTopicRanges,
 } from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
 import { onCleanup } from './cleanup.js';
@@ -85,18 +86,7 @@ export async function offsetSpan(kafka: Kafka, topic: string): Promise<number> {
  * read, read_committed, and counted without being kept.
  */
 export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ranges: { partition: number; from: bigint; to: bigint }[];
-  try {
-    ranges = (await admin.fetchTopicOffsets(topic)).map((o) => ({
-      partition: o.partition,
-      from: BigInt(o.low),
-      to: BigInt(o.high),
-    }));
-  } finally {
-    await admin.disconnect();
-  }
+  const ranges = await wholeTopicRanges(kafka, topic);
   let count = 0;
   await readRanges(kafka, topic, ranges, 120_000, () => {
     count++;

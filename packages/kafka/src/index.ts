@@ -27,7 +27,13 @@ export {
 } from './partition-transactions.js';
 export { murmur2, partitionOfKey } from './partitioner.js';
 export { ReliableProducer, splitRequests } from './reliable-producer.js';
-export { type OffsetRange, readRanges, readTopicToEnd, tailTopic } from './topic-reader.js';
+export {
+  type OffsetRange,
+  readRanges,
+  readTopicToEnd,
+  tailTopic,
+  wholeTopicRanges,
+} from './topic-reader.js';
 export {
   alarmsTopicRequest,
   COMPACTED_TOPIC_CONFIG,

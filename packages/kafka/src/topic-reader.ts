@@ -116,11 +116,15 @@ export async function readRanges(
  * waited for.
  */
 export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<InMessage[]> {
+  return readRanges(kafka, topic, await wholeTopicRanges(kafka, topic), timeoutMs);
+}
+
+/** Every partition of a topic from its earliest offset to its last stable one (see readTopicToEnd). */
+export async function wholeTopicRanges(kafka: Kafka, topic: string): Promise<OffsetRange[]> {
   const admin = kafka.admin();
   await admin.connect();
-  let ranges: OffsetRange[];
   try {
-    ranges = (await admin.fetchTopicOffsets(topic)).map((o) => ({
+    return (await admin.fetchTopicOffsets(topic)).map((o) => ({
       partition: o.partition,
       from: BigInt(o.low),
       to: BigInt(o.high),
@@ -128,7 +132,6 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 60
   } finally {
     await admin.disconnect();
   }
-  return readRanges(kafka, topic, ranges, timeoutMs);
 }
 
 /**
