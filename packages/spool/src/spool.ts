@@ -284,6 +284,8 @@ export class Spool {
   close(): void {
     clearInterval(this.fsyncTimer);
     if (this.fd !== undefined) {
+      // A background flush still running may not reach the disk before the descriptor closes: flush here.
+      if (this.syncInFlight) this.dirty = true;
       if (this.options.fsync !== 'never') this.sync();
       closeSync(this.fd);
       this.fd = undefined;
@@ -365,6 +367,7 @@ export class Spool {
 
   private rotate(): void {
     if (this.fd !== undefined) {
+      if (this.syncInFlight) this.dirty = true; // as in close(): the background flush may miss the segment
       if (this.options.fsync !== 'never') this.sync();
       closeSync(this.fd);
       this.fd = undefined;
