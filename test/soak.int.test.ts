@@ -30,9 +30,14 @@ describe('short soak: every fault once', () => {
         output += d.toString();
       });
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-      const result = JSON.parse(
-        readFileSync(join(REPO_ROOT, '.local', 'soak', 'short', 'result.json'), 'utf8'),
-      ) as {
+      let resultText: string;
+      try {
+        resultText = readFileSync(join(REPO_ROOT, '.local', 'soak', 'short', 'result.json'), 'utf8');
+      } catch {
+        // The soak stopped before its verdict (a server that would not start…): say what it printed.
+        throw new Error(`the soak exited (${code}) without a verdict:\n${output.slice(-4000)}`);
+      }
+      const result = JSON.parse(resultText) as {
         gateway: { confirmed: number };
         timeline: { fault: string }[];
         verdict: {

@@ -10,7 +10,13 @@ const LOCAL = join(REPO_ROOT, 'deploy', 'local');
 /** The soak's own servers, beside any local stack (own ports, data and pid files). */
 export const SOAK_PORTS = {
   kafka: 29092, // nodes 1..3 on 29092..29094, controllers on 29192..29194
-  amqp: 26672, // its Erlang distribution port is 46672 (AMQP + 20000)
+  amqp: 26672,
+  /**
+   * RabbitMQ's Erlang distribution port, set explicitly: the default (AMQP + 20000 = 46672) lies in Linux's
+   * ephemeral range (32768–60999), where any outgoing connection may hold it, and rabbitmq.sh then refuses
+   * to start (a short soak in CI died so).
+   */
+  amqpDist: 26673,
   influx: 28086,
   influxRpc: 28088,
   moto: 25055,
@@ -29,6 +35,7 @@ const env = {
   KAFKA_CLUSTER_HEAP_OPTS: '-Xms128m -Xmx384m',
   RABBITMQ_INSTANCE: 'soak',
   AMQP_PORT: String(SOAK_PORTS.amqp),
+  RABBITMQ_DIST_PORT: String(SOAK_PORTS.amqpDist),
   RABBITMQ_MANAGEMENT_PORT: '0',
   INFLUX_INSTANCE: 'soak',
   INFLUX_PORT: String(SOAK_PORTS.influx),
