@@ -120,18 +120,43 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 60
 }
 
 /** Every partition of a topic from its earliest offset to its last stable one (see readTopicToEnd). */
-export async function wholeTopicRanges(kafka: Kafka, topic: string): Promise<OffsetRange[]> {
+export async function wholeTopicRanges(
+  kafka: Kafka,
+  topic: string,
+  /** How long leadership may take to settle (a topic created a moment ago, a broker restarting). */
+  settleMs = 30_000,
+): Promise<OffsetRange[]> {
   const admin = kafka.admin();
   await admin.connect();
+  const deadline = Date.now() + settleMs;
   try {
-    return (await admin.fetchTopicOffsets(topic)).map((o) => ({
-      partition: o.partition,
-      from: BigInt(o.low),
-      to: BigInt(o.high),
-    }));
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+      try {
+        return (await admin.fetchTopicOffsets(topic)).map((o) => ({
+          partition: o.partition,
+          from: BigInt(o.low),
+          to: BigInt(o.high),
+        }));
+      } catch (error) {
+        // Right after a topic is created its leaders are still being elected: ListOffsets answers
+        // NOT_LEADER_OR_FOLLOWER / LEADER_NOT_AVAILABLE, and kafkajs's own retries can run out before the
+        // election ends (a console that failed to start because its alarms topic was one second old).
+        if (!isRetriableKafkaError(error) || Date.now() + wait > deadline) throw error;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A kafkajs error the broker marks retriable, also when wrapped by kafkajs's retrier. */
+function isRetriableKafkaError(error: unknown): boolean {
+  for (let e = error as { retriable?: boolean; originalError?: unknown; cause?: unknown } | undefined; e; ) {
+    if (e.retriable === true) return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }
 
 /**
@@ -146,15 +171,9 @@ export async function tailTopic(
   onMessage: (message: InMessage) => void,
   logger: Logger,
 ): Promise<{ stop(): Promise<void>; caughtUp: Promise<void>; check(): { ok: boolean; detail?: string } }> {
-  const admin = kafka.admin();
-  await admin.connect();
   const ends = new Map<number, bigint>();
-  try {
-    for (const o of await admin.fetchTopicOffsets(topic)) {
-      if (BigInt(o.high) > BigInt(o.low)) ends.set(o.partition, BigInt(o.high));
-    }
-  } finally {
-    await admin.disconnect();
+  for (const range of await wholeTopicRanges(kafka, topic)) {
+    if (range.to > range.from) ends.set(range.partition, range.to);
   }
   let resolveCaughtUp: () => void = () => undefined;
   const caughtUp = new Promise<void>((r) => {
