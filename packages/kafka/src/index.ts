@@ -20,6 +20,7 @@ export { isFencedError, isMembershipError } from './kafka-errors.js';
 export { consumerLag, type PartitionLag } from './lag.js';
 export { decodeHeaders, type InMessage, type OutMessage, toInMessage } from './messages.js';
 export { counter, gauge, histogram } from './metrics.js';
+export { OffsetProgress, type SliceMark } from './offset-progress.js';
 export {
   PartitionTransactions,
   type PartitionTransactionsOptions,

@@ -347,7 +347,7 @@ describe('influx-writer: telemetry.alarms → the alarms measurement (real Kafka
   });
 
   it('holds alarm offsets while InfluxDB is unreachable, retries, then writes every event once it is back', async () => {
-    const retriesBefore = await metricValue('gridstream_consumer_retries_total');
+    const retriesBefore = await metricValue('gridstream_writer_writes_total', { outcome: 'error' });
     const committedBefore = await uncommitted(GROUP, ALARMS);
     expect(committedBefore).toBe(0);
     relay.setUp(false);
@@ -363,7 +363,9 @@ describe('influx-writer: telemetry.alarms → the alarms measurement (real Kafka
         { what: 'influxdb check failing', timeoutMs: 15_000 },
       );
       await new Promise((r) => setTimeout(r, 5_000));
-      expect(await metricValue('gridstream_consumer_retries_total')).toBeGreaterThan(retriesBefore + 1);
+      expect(await metricValue('gridstream_writer_writes_total', { outcome: 'error' })).toBeGreaterThan(
+        retriesBefore + 1,
+      );
       expect(await uncommitted(GROUP, ALARMS)).toBe(100);
       expect(await alarmPoints()).toBe(expectedAlarms - 100);
     } finally {

@@ -14,7 +14,12 @@ export const writerConfigSchema = z
     WRITER_BATCH_SIZE: envInt(5_000, { min: 1, max: 100_000 }),
     /** Longest a point waits for a fuller batch; bounds the added latency. */
     WRITER_LINGER_MS: envInt(100, { min: 0, max: 60_000 }),
-    /** Partitions written at once; their points share batches. */
+    /**
+     * InfluxDB writes running at once. InfluxDB ingests requests in parallel; intake keeps decoding while
+     * they run, and stops once a further full batch is waiting.
+     */
+    WRITER_WRITES_IN_FLIGHT: envInt(3, { min: 1, max: 64 }),
+    /** Partitions handled at once; their points share batches. */
     WRITER_CONCURRENCY: envInt(6, { min: 1, max: 256 }),
     /**
      * Also consume KAFKA_TOPIC_ALARMS into the `alarms` measurement (same group, same batches, same

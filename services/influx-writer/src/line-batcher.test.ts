@@ -184,4 +184,54 @@ describe('LineBatcher', () => {
     await tick();
     expect(a.value).toEqual([]);
   });
+
+  it('keeps at most maxInFlight writes going; a full batch waits for a slot and room() holds intake meanwhile', async () => {
+    const { calls, write } = recordingWrite();
+    const batcher = new LineBatcher(write, 4, 60_000, 2);
+
+    const a = track(batcher.add(items('a', 4)));
+    const b = track(batcher.add(items('b', 4)));
+    expect(calls).toHaveLength(2); // two writes in flight at once
+    expect(track(batcher.room()).settled).toBe(false);
+    await tick();
+
+    // A third full batch: both slots are taken, so it waits, and intake is told to wait with it.
+    const c = track(batcher.add(items('c', 4)));
+    expect(calls).toHaveLength(2);
+    const room = track(batcher.room());
+    await tick();
+    expect(room.settled).toBe(false);
+
+    // The second write returns first: its callers settle, the waiting batch takes the slot, intake resumes.
+    calls[1]!.settle([]);
+    await tick();
+    expect(b.value).toEqual([]);
+    expect(a.settled).toBe(false);
+    expect(calls).toHaveLength(3);
+    expect(calls[2]!.items.map((i) => i.ref)).toEqual(items('c', 4).map((i) => i.ref));
+    expect(room.settled).toBe(true);
+
+    const idle = track(batcher.idle());
+    calls[0]!.settle([]);
+    await tick();
+    expect(idle.settled).toBe(false); // c's write is still out
+    calls[2]!.settle([]);
+    await tick();
+    expect([a.value, c.value, idle.settled]).toEqual([[], [], true]);
+  });
+
+  it('room() gives way when its signal aborts (a stopping service does not wait for InfluxDB)', async () => {
+    const { calls, write } = recordingWrite();
+    const batcher = new LineBatcher(write, 2, 60_000, 1);
+    track(batcher.add(items('a', 2)));
+    track(batcher.add(items('b', 2)));
+    expect(calls).toHaveLength(1);
+    const stop = new AbortController();
+    const room = track(batcher.room(stop.signal));
+    await tick();
+    expect(room.settled).toBe(false);
+    stop.abort();
+    await tick();
+    expect(room.settled).toBe(true);
+  });
 });

@@ -19,19 +19,28 @@ interface Waiter<T> {
 
 /**
  * Gathers lines from several partitions into one write of up to `maxLines`, or whatever has arrived
- * after `lingerMs`. Each caller's promise settles with the outcome of the write that carried its lines,
- * so each partition commits only what InfluxDB actually accepted. One partition adds its next slice only
- * after the previous one settled, which keeps per-device write order.
+ * after `lingerMs`, and keeps up to `maxInFlight` writes going at once: InfluxDB ingests several requests
+ * in parallel, and one write at a time left it idle while the writer decoded the next batch (46% of a raw
+ * POST's rate). Each caller's promise settles with the outcome of the write that carried its lines, so each
+ * partition commits only what InfluxDB actually accepted. Writes leave in arrival order; with several in
+ * flight InfluxDB may apply them in any order, which only matters for one point (same series and time)
+ * written twice with different values within that window.
  */
 export class LineBatcher<T> {
   private waiting: Waiter<T>[] = [];
   private lines = 0;
   private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  /** The waiting lines are due (full, lingered or flushed) but every write slot is taken. */
+  private due = false;
+  private roomWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly write: WriteLines<T>,
     private readonly maxLines: number,
     private readonly lingerMs: number,
+    private readonly maxInFlight = 1,
   ) {}
 
   add(items: BatchItem<T>[]): Promise<RejectedItem<T>[]> {
@@ -44,24 +53,66 @@ export class LineBatcher<T> {
     });
   }
 
-  /** Sends whatever is waiting now (used at shutdown so nothing waits out the linger). */
+  /**
+   * Resolves once the batch being gathered has room (fewer than `maxLines` lines waiting), or when `signal`
+   * aborts. Intake awaits it, so a slow InfluxDB holds at most `maxInFlight` writes plus one full batch
+   * (and the slice that filled it) in memory instead of everything Kafka can deliver.
+   */
+  room(signal?: AbortSignal): Promise<void> {
+    if (this.lines < this.maxLines || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      signal?.addEventListener('abort', done, { once: true });
+      this.roomWaiters.push(done);
+    });
+  }
+
+  /** Resolves when nothing waits and no write is in flight (after {@link flush} at shutdown). */
+  idle(): Promise<void> {
+    if (this.inFlight === 0 && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Sends whatever is waiting now, or as soon as a write slot frees (used at shutdown). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.waiting.length === 0) return;
+    if (this.inFlight >= this.maxInFlight) {
+      this.due = true;
+      return;
+    }
+    this.due = false;
     const waiting = this.waiting;
     this.waiting = [];
     this.lines = 0;
-    if (waiting.length === 0) return;
+    const rooms = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const r of rooms) r();
+    this.inFlight++;
     const items = waiting.flatMap((w) => w.items);
-    this.write(items).then(
-      (rejected) => {
-        const byRef = new Map<T, RejectedItem<T>[]>();
-        for (const r of rejected) byRef.set(r.ref, [...(byRef.get(r.ref) ?? []), r]);
-        for (const w of waiting) w.resolve(w.items.flatMap((i) => byRef.get(i.ref) ?? []));
-      },
-      (error) => {
-        for (const w of waiting) w.reject(error);
-      },
-    );
+    this.write(items)
+      .then(
+        (rejected) => {
+          const byRef = new Map<T, RejectedItem<T>[]>();
+          for (const r of rejected) byRef.set(r.ref, [...(byRef.get(r.ref) ?? []), r]);
+          for (const w of waiting) w.resolve(w.items.flatMap((i) => byRef.get(i.ref) ?? []));
+        },
+        (error) => {
+          for (const w of waiting) w.reject(error);
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        if (this.due || this.lines >= this.maxLines) this.flush();
+        if (this.inFlight === 0 && this.waiting.length === 0) {
+          const idle = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const r of idle) r();
+        }
+      });
   }
 }

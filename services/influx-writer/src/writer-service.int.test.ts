@@ -328,7 +328,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
   it('survives an InfluxDB outage: retries, turns unready, commits nothing, then writes every point once it is back', async () => {
     const committedBefore = await admin.fetchOffsets({ groupId: GROUP, topics: [PARSED] });
     const health = buildHealthApp({ readiness: writer.readiness, metrics: writer.metrics, logger });
-    const retriesBefore = await metricValue('gridstream_consumer_retries_total');
+    const retriesBefore = await metricValue('gridstream_writer_writes_total', { outcome: 'error' });
     try {
       await influxdb('stop');
       await producer.send(
@@ -349,7 +349,9 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
 
       // ~10 s down: retries keep happening, nothing goes to the DLQ, no offset moves without a 2xx.
       await new Promise((r) => setTimeout(r, 8_000));
-      expect(await metricValue('gridstream_consumer_retries_total')).toBeGreaterThan(retriesBefore + 2);
+      expect(await metricValue('gridstream_writer_writes_total', { outcome: 'error' })).toBeGreaterThan(
+        retriesBefore + 2,
+      );
       expect(await uncommitted(GROUP, PARSED)).toBe(1_000);
       expect(await admin.fetchOffsets({ groupId: GROUP, topics: [PARSED] })).toEqual(committedBefore);
       expect(writer.readiness.report().ready).toBe(false);

@@ -1,17 +1,20 @@
 import { createInfluxSink, influxConfigFromEnv, recordToLine } from '@gridstream/influx';
 import {
   alarmsTopicRequest,
+  type BatchContext,
+  type ConsumerHandle,
   counter,
   createKafka,
   deadLetterFor,
   ensureConfiguredTopics,
   histogram,
   type InMessage,
+  OffsetProgress,
   type OutMessage,
   ReliableProducer,
   runConsumer,
 } from '@gridstream/kafka';
-import type { RunningService, ServiceContext } from '@gridstream/runtime';
+import { backoffDelay, type RunningService, type ServiceContext, sleep } from '@gridstream/runtime';
 import type { ParsedRecord } from '@gridstream/schema';
 import { ALARMS_MEASUREMENT, alarmToLine, InvalidAlarmError, parseAlarm } from './alarm-line.js';
 import type { WriterConfig } from './config.js';
@@ -20,10 +23,12 @@ import { writeWithSplit } from './write-with-split.js';
 
 /**
  * telemetry.parsed (and telemetry.alarms, unless WRITER_ALARMS=false) → InfluxDB. Offsets are committed
- * only after InfluxDB answered 2xx for every point of the slice (or the refused points are safely in the
- * DLQ). While InfluxDB is down, the consumer loop pauses the partitions and retries with backoff: nothing
- * is dropped, nothing is skipped. Alarms ride in the same consumer and the same batches as records, so
- * they get exactly the same guarantees without a second loop to start, stop and watch.
+ * only after InfluxDB answered 2xx for every point of the slice and of every slice before it in its
+ * partition (or the refused points are safely in the DLQ). Intake does not wait for the writes: slices are
+ * decoded while up to WRITER_WRITES_IN_FLIGHT writes run, and a partition's commit moves when the writes
+ * holding its lines have returned (OffsetProgress). While InfluxDB is down every write retries with
+ * backoff and intake stops once a batch is waiting: nothing is dropped, nothing is skipped. Alarms ride
+ * in the same consumer and the same batches as records, so they get exactly the same guarantees.
  */
 export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<RunningService> {
   const { config, logger, metrics, readiness } = ctx;
@@ -56,9 +61,12 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     'Tombstones (null values) on the alarms topic, skipped',
   );
   let lastWriteOk = true;
+  /** Aborted at stop: writes in flight are tried once more at most, then left uncommitted. */
+  const stopping = new AbortController();
 
-  const batcher = new LineBatcher<InMessage>(
-    async (items) => {
+  /** One write, retried until InfluxDB takes it (or refuses lines for good) or the service stops. */
+  const writeLines = async (items: BatchItem<InMessage>[]) => {
+    for (let attempt = 0; ; attempt++) {
       const timer = writeSeconds.startTimer();
       try {
         const rejected = await writeWithSplit(sink, items);
@@ -68,16 +76,75 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
       } catch (error) {
         writes.inc({ outcome: 'error' });
         lastWriteOk = false;
-        throw error;
+        if (stopping.signal.aborted) throw error;
+        const delay = backoffDelay(attempt, 200, 10_000);
+        logger.warn(
+          { err: error, lines: items.length, attempt, retryInMs: delay },
+          'InfluxDB write failed; retrying',
+        );
+        await sleep(delay, stopping.signal);
+        if (stopping.signal.aborted) throw error;
       } finally {
         timer();
       }
-    },
+    }
+  };
+  const batcher = new LineBatcher<InMessage>(
+    writeLines,
     config.WRITER_BATCH_SIZE,
     config.WRITER_LINGER_MS,
+    config.WRITER_WRITES_IN_FLIGHT,
   );
 
-  const handle = async (messages: InMessage[]): Promise<void> => {
+  /** Dead letters of a slice, sent before its offsets may be committed; a Kafka outage is waited out. */
+  const sendLetters = async (letters: OutMessage[]) => {
+    for (let attempt = 0; letters.length > 0; attempt++) {
+      try {
+        await producer.send(config.KAFKA_TOPIC_DLQ, letters);
+        return;
+      } catch (error) {
+        if (stopping.signal.aborted) throw error;
+        const delay = backoffDelay(attempt, 200, 10_000);
+        logger.warn({ err: error, attempt, retryInMs: delay }, 'dead letters not sent; retrying');
+        await sleep(delay, stopping.signal);
+      }
+    }
+  };
+
+  const progress = new OffsetProgress();
+  /** Slices whose writes or dead letters are still on their way (stop waits for them). */
+  const finishing = new Set<Promise<void>>();
+  let consumer: ConsumerHandle | undefined;
+  let committing: Promise<void> | undefined;
+  let commitAgain = false;
+  /** Commits whatever finished; one commit at a time, the latest progress each round. */
+  const commitDue = (): Promise<void> => {
+    if (committing) {
+      commitAgain = true;
+      return committing;
+    }
+    committing = (async () => {
+      do {
+        commitAgain = false;
+        const due = progress.due();
+        if (due.length === 0 || consumer === undefined) break;
+        try {
+          await consumer.commit(due);
+          progress.committed(due);
+        } catch (error) {
+          // A membership error: kafkajs rejoins at its next heartbeat and the partitions are read again
+          // from the last commit; anything else is tried again with the next finished slice.
+          logger.warn({ err: error }, 'commit failed');
+          break;
+        }
+      } while (commitAgain);
+    })().finally(() => {
+      committing = undefined;
+    });
+    return committing;
+  };
+
+  const handle = async (messages: InMessage[], ctx: BatchContext) => {
     const items: BatchItem<InMessage>[] = [];
     const measurements: string[] = [];
     const dlq: OutMessage[] = [];
@@ -130,23 +197,41 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
         );
       }
     }
-    const rejected = await batcher.add(items);
-    for (const r of rejected) {
-      dlq.push(deadLetterFor(r.ref, { stage: 'influx-writer', reason: 'sink_rejected', message: r.message }));
-    }
-    for (const letter of dlq)
-      deadLetters.inc({ stage: 'influx-writer', reason: letter.headers!['gs-dlq-reason']! });
-    await producer.send(config.KAFKA_TOPIC_DLQ, dlq);
-    // One counter update per measurement and slice, not per point: this runs for every point written.
-    const refused = new Set(rejected.map((r) => r.ref));
-    const written = new Map<string, number>();
-    items.forEach((item, i) => {
-      if (!refused.has(item.ref)) written.set(measurements[i]!, (written.get(measurements[i]!) ?? 0) + 1);
-    });
-    for (const [measurement, count] of written) pointsWritten.inc({ measurement }, count);
+    // Backpressure: a slow or absent InfluxDB stops intake here, not in an ever-growing batch.
+    await batcher.room(ctx.signal);
+    if (ctx.signal.aborted) return { commitOffset: null };
+    const mark = progress.open(ctx.topic, ctx.partition, BigInt(messages.at(-1)!.offset) + 1n);
+    const finished = batcher
+      .add(items)
+      .then(async (rejected) => {
+        for (const r of rejected) {
+          dlq.push(
+            deadLetterFor(r.ref, { stage: 'influx-writer', reason: 'sink_rejected', message: r.message }),
+          );
+        }
+        await sendLetters(dlq);
+        for (const letter of dlq)
+          deadLetters.inc({ stage: 'influx-writer', reason: letter.headers!['gs-dlq-reason']! });
+        // One counter update per measurement and slice, not per point: this runs for every point written.
+        const refused = new Set(rejected.map((r) => r.ref));
+        const written = new Map<string, number>();
+        items.forEach((item, i) => {
+          if (!refused.has(item.ref)) written.set(measurements[i]!, (written.get(measurements[i]!) ?? 0) + 1);
+        });
+        for (const [measurement, count] of written) pointsWritten.inc({ measurement }, count);
+        progress.finish(mark);
+        await commitDue();
+      })
+      .catch((error: unknown) => {
+        // Only a stop gives up on a slice: it stays uncommitted and is read again after the restart.
+        logger.info({ err: error, partition: ctx.partition }, 'slice left uncommitted at stop');
+      })
+      .finally(() => finishing.delete(finished));
+    finishing.add(finished);
+    return { commitOffset: null };
   };
 
-  const consumer = await runConsumer({
+  consumer = await runConsumer({
     kafka,
     groupId: config.WRITER_GROUP_ID,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
@@ -157,8 +242,23 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     handle,
     partitionsConsumedConcurrently: config.WRITER_CONCURRENCY,
     maxMessagesPerCall: config.WRITER_BATCH_SIZE,
+    onEmptyBatch(topic, partition, next) {
+      progress.skip(topic, partition, BigInt(next));
+      void commitDue();
+    },
+    // After a rebalance every partition is read again from its last commit; slices still being written
+    // finish into nothing (their points are simply written again, which InfluxDB takes as the same points).
+    onAssignment: () => progress.reset(),
+    async beforeLeave() {
+      // Intake has stopped: send what is gathered, let the writes in flight return, commit what they did.
+      batcher.flush();
+      await batcher.idle();
+      await Promise.all(finishing);
+      await commitDue();
+    },
   });
-  readiness.add('consumer', () => consumer.check());
+  const running = consumer;
+  readiness.add('consumer', () => running.check());
   readiness.add('influxdb', () => ({
     ok: lastWriteOk,
     detail: lastWriteOk ? 'last write ok' : 'last write failed',
@@ -166,12 +266,10 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
 
   return {
     async stop() {
-      // Stop intake first; partitions waiting for a linger timer would hold up consumer.stop(), so the
-      // batcher is flushed as soon as the consumer stops fetching.
-      const stopping = consumer.stop();
-      batcher.flush();
-      await stopping;
-      batcher.flush();
+      // A write failing now is not retried; what it held stays uncommitted. The consumer stops intake,
+      // waits for the handlers in hand, then runs beforeLeave (flush, wait, commit) and leaves the group.
+      stopping.abort();
+      await running.stop();
       await producer.disconnect();
       await sink.close();
     },
