@@ -8,6 +8,7 @@ import { freshTopics, timeDrain, topicSize } from './kafka-steps.js';
 import { describeServiceMetrics } from './service-metrics.js';
 import { spawnService } from './service-process.js';
 import { formatNumber } from './stats.js';
+import { runTelegraf } from './telegraf-step.js';
 
 /** The line protocol the writer makes of each parsed record (same function, same order). */
 export function linesOf(parsed: OutMessage[]): string[] {
@@ -136,7 +137,7 @@ export async function writerStep(
     }
     // Each record is one line, so records/s from the lag is points/s.
     const ratio = timing.perSecond / raw.perSecond;
-    return [
+    const rows: ResultRow[] = [
       {
         metric: 'influx-writer (Kafka → InfluxDB)',
         unit: 'points/s',
@@ -148,6 +149,36 @@ export async function writerStep(
         pass: ratio >= 0.8,
       },
     ];
+
+    // Telegraf on the same topic, with the json_v2 mapping docs/messages.md gives third parties.
+    try {
+      const telegraf = await runTelegraf(ctx, topic, benchName(ctx, 'telegraf', 'group'), lines.length);
+      details.push(
+        `telegraf: ${telegraf.stored} points stored in ${formatNumber(telegraf.seconds)} s from the first queryable point; ` +
+          `peak RSS ${Math.round(telegraf.peakMiB)} MiB (kafka_consumer + json_v2 + influxdb, batch 5,000)`,
+        `telegraf: CPU in that window (share of one core): ${describeCpu(telegraf.cpu)}`,
+      );
+      const vsTelegraf = timing.perSecond / telegraf.perSecond;
+      rows.push({
+        metric: 'influx-writer vs Telegraf (same topic, same InfluxDB)',
+        unit: 'points/s',
+        baseline: telegraf.perSecond,
+        baselineLabel: 'Telegraf 1.39',
+        value: timing.perSecond,
+        ratio: vsTelegraf,
+        target: '≥ 3× Telegraf',
+        pass: vsTelegraf >= 3,
+      });
+    } catch (error) {
+      rows.push({
+        metric: 'influx-writer vs Telegraf (same topic, same InfluxDB)',
+        unit: 'points/s',
+        target: '≥ 3× Telegraf',
+        pass: false,
+        error: (error as Error).message,
+      });
+    }
+    return rows;
   } finally {
     await runCleanupSince(mark);
   }
