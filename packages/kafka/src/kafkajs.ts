@@ -11,23 +11,47 @@ import { type AbortedTransaction, type FetchedRecord, filterAbortedRecords } fro
 const require = createRequire(import.meta.url);
 const FILTER_MODULE = 'kafkajs/src/consumer/filterAbortedMessages.js';
 const BATCH_MODULE = 'kafkajs/src/consumer/batch.js';
+const CRC32C_MODULE = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
+
+/** Makes `require(modulePath)` return `replacement` for every module of kafkajs loaded after this. */
+function replaceModule(modulePath: string, replacement: unknown): void {
+  const resolved = require.resolve(modulePath);
+  if (!require.cache[resolved]) require(modulePath); // creates the cache entry, then swap what it exports
+  const entry = require.cache[resolved];
+  if (entry) entry.exports = replacement;
+}
 
 function installAbortedFilter(): void {
-  const filterPath = require.resolve(FILTER_MODULE);
-  const replacement = ({
-    messages,
-    abortedTransactions,
-  }: {
-    messages: FetchedRecord[];
-    abortedTransactions?: AbortedTransaction[];
-  }) => filterAbortedRecords(messages, abortedTransactions);
-  const cached = require.cache[filterPath];
-  if (cached) cached.exports = replacement;
-  else {
-    require(FILTER_MODULE); // creates the cache entry, then swap what it exports
-    const entry = require.cache[filterPath];
-    if (entry) entry.exports = replacement;
+  replaceModule(
+    FILTER_MODULE,
+    ({
+      messages,
+      abortedTransactions,
+    }: {
+      messages: FetchedRecord[];
+      abortedTransactions?: AbortedTransaction[];
+    }) => filterAbortedRecords(messages, abortedTransactions),
+  );
+}
+
+/**
+ * kafkajs computes every produced record batch's CRC32C in JavaScript, a byte at a time: at the bridge's
+ * 10 kB messages that was a large share of its CPU. @node-rs/crc32 does it natively (SSE4.2 where the CPU
+ * has it) from a prebuilt binary that npm installs for the platform. Where no binary loads, kafkajs keeps
+ * its own: slower, the same checksums. Checked against kafkajs's on a known input before use.
+ */
+function installNativeCrc32c(): 'native' | 'javascript' {
+  let native: (input: Buffer) => number;
+  try {
+    native = (require('@node-rs/crc32') as { crc32c: (input: Buffer) => number }).crc32c;
+  } catch {
+    return 'javascript';
   }
+  const own = require(CRC32C_MODULE) as (buffer: Buffer) => number;
+  const probe = Buffer.from('gridstream crc32c self-check 123456789');
+  if (native(probe) !== own(probe) || native(Buffer.from('123456789')) !== 0xe3069283) return 'javascript';
+  replaceModule(CRC32C_MODULE, (buffer: Buffer) => native(buffer));
+  return 'native';
 }
 
 /**
@@ -74,6 +98,8 @@ function assertAbortedFilterInstalled(): void {
 }
 
 installAbortedFilter();
+/** Which CRC32C kafkajs's producers use (`native` unless no @node-rs/crc32 binary loads here). */
+export const crc32cImplementation = installNativeCrc32c();
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 assertAbortedFilterInstalled();
 
