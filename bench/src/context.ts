@@ -46,6 +46,8 @@ export interface ResultRow {
   baseline?: number;
   baselineLabel?: string;
   value?: number;
+  /** What the value is of, when it is not gridstream itself (a candidate library). */
+  valueLabel?: string;
   ratio?: number;
   target?: string;
   pass?: boolean;

@@ -9,7 +9,11 @@ function cells(row: ResultRow): string[] {
   const unit = row.unit;
   const baseline =
     row.baseline === undefined ? '' : `${formatNumber(row.baseline)} ${unit} (${row.baselineLabel ?? ''})`;
-  const value = row.error ? 'ERROR' : row.value === undefined ? '' : `${formatNumber(row.value)} ${unit}`;
+  const value = row.error
+    ? 'ERROR'
+    : row.value === undefined
+      ? ''
+      : `${formatNumber(row.value)} ${unit}${row.valueLabel ? ` (${row.valueLabel})` : ''}`;
   const ratio = row.ratio === undefined ? '' : `${(row.ratio * 100).toFixed(0)}%`;
   const result = row.error ? 'error' : row.pass === undefined ? '' : row.pass ? 'pass' : 'MISS';
   return [row.metric, baseline, value, ratio, row.target ?? '', result];

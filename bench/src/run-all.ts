@@ -7,6 +7,7 @@ import { createKafka, type OutMessage } from '@gridstream/kafka';
 import { createLogger } from '@gridstream/runtime';
 import { amqpFor, bridgeStep } from './bridge-step.js';
 import { cleanupMark, installExitHandlers, runCleanup, runCleanupSince } from './cleanup.js';
+import { clientStep } from './client-step.js';
 import type { BenchContext, ResultRow } from './context.js';
 import { serverProcesses } from './cpu-meter.js';
 import { generateMessages, siteIds } from './generator.js';
@@ -26,9 +27,10 @@ import { writerStep } from './writer-step.js';
  * against the real Kafka, RabbitMQ and InfluxDB. Prints the table and writes bench/results/latest.md.
  *
  * BENCH_MESSAGES (25000)          messages of the throughput steps (17 records each)
- * BENCH_STEPS (all)               json,parser,writer,quality,bridge,e2e (writer needs parser's output)
+ * BENCH_STEPS (all)               json,parser,writer,client,quality,bridge,e2e (writer and client need parser's output)
  * BENCH_QUALITY_MESSAGES (20000) / BENCH_QUALITY_ROUNDS (3)   ESS polls for the quality step, alone/with pairs
  * BENCH_E2E_RATE (1000) / BENCH_E2E_SECONDS (30) / BENCH_E2E_SITES (100) / BENCH_E2E_SAMPLE_EVERY (20)
+ * BENCH_E2E_SWEEP (1) / BENCH_E2E_SWEEP_STEP (100) / BENCH_E2E_SWEEP_SECONDS (15)   highest rate with p99 ≤ 1 s
  * BENCH_CPU_PROF=1                services run with --cpu-prof; hotspots go into the report
  * BENCH_SERVICE_NODE_OPTIONS      NODE_OPTIONS for the service processes only (e.g. --max-old-space-size=96)
  * KAFKA_BROKERS, AMQP_URL, INFLUX_URL   servers (local defaults)
@@ -54,9 +56,9 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const runId = `${startedAt.getTime().toString(36)}-${randomBytes(2).toString('hex')}`;
   const steps = new Set(
-    (env.BENCH_STEPS ?? 'json,parser,writer,quality,bridge,e2e').split(',').map((s) => s.trim()),
+    (env.BENCH_STEPS ?? 'json,parser,writer,client,quality,bridge,e2e').split(',').map((s) => s.trim()),
   );
-  if (steps.has('writer')) steps.add('parser');
+  if (steps.has('writer') || steps.has('client')) steps.add('parser');
   // 25,000 keeps the parser's timed window over 10 s here (it parses ~1,300–1,900 messages/s).
   const total = int('BENCH_MESSAGES', 25_000);
   const partitions = int('KAFKA_TOPIC_PARTITIONS', 6);
@@ -215,6 +217,11 @@ async function main(): Promise<number> {
     if (!parsed) throw new Error('needs the parser step’s output, which failed');
     rows.push(...(await writerStep(ctx, parsed.topic, parsed.records)));
   });
+  // 3a. The Kafka client on the same records: kafkajs against @platformatic/kafka.
+  await step('client', 'Kafka client comparison', async () => {
+    if (!parsed) throw new Error('needs the parser step’s output, which failed');
+    rows.push(...(await clientStep(ctx, parsed.records)));
+  });
   parsed = undefined;
   await runCleanupSince(parserMark);
 
@@ -227,11 +234,49 @@ async function main(): Promise<number> {
 
   // 4. Bridge, 5. end-to-end latency with everything running.
   await step('bridge', 'bridge throughput', async () => rows.push(...(await bridgeStep(ctx))));
-  await step('e2e', 'end-to-end latency', async () => rows.push(...(await latencyStep(ctx, e2e))));
+  const p99At = new Map<number, number>();
+  const runLatency = async (opts: typeof e2e) => {
+    const result = await latencyStep(ctx, opts);
+    const p99 = result.find((r) => r.metric.startsWith('end-to-end latency p99'))?.value;
+    if (p99 !== undefined) p99At.set(opts.rate, p99);
+    return result;
+  };
+  await step('e2e', 'end-to-end latency', async () => rows.push(...(await runLatency(e2e))));
   if (lowRate > 0) {
     await step('e2e', `end-to-end latency at ${lowRate} msg/s`, async () =>
-      rows.push(...(await latencyStep(ctx, e2eLow))),
+      rows.push(...(await runLatency(e2eLow))),
     );
+  }
+  // 5b. The highest rate whose p99 stays within 1 s: bisection between the two rates above, in steps of
+  // BENCH_E2E_SWEEP_STEP, each probe a shorter run of the same kind (its figures go into the details).
+  const sweepStep = int('BENCH_E2E_SWEEP_STEP', 100);
+  if (lowRate > 0 && steps.has('e2e') && env.BENCH_E2E_SWEEP !== '0') {
+    await step('e2e', 'highest end-to-end rate with p99 ≤ 1 s', async () => {
+      const within = (rate: number) => (p99At.get(rate) ?? Number.POSITIVE_INFINITY) <= 1_000;
+      let good = within(e2e.rate) ? e2e.rate : within(lowRate) ? lowRate : 0;
+      let bad = within(e2e.rate) ? Number.POSITIVE_INFINITY : e2e.rate;
+      while (good > 0 && bad - good > sweepStep && Number.isFinite(bad)) {
+        const rate = Math.round((good + bad) / 2 / sweepStep) * sweepStep;
+        if (rate <= good || rate >= bad) break;
+        await runLatency({
+          ...e2e,
+          step: `e2e-${rate}`,
+          withTarget: false,
+          rate,
+          seconds: int('BENCH_E2E_SWEEP_SECONDS', 15),
+        });
+        ctx.details.push(`e2e sweep: ${rate} msg/s → p99 ${formatNumber(p99At.get(rate) ?? Number.NaN)} ms`);
+        if (within(rate)) good = rate;
+        else bad = rate;
+      }
+      rows.push({
+        metric: `highest end-to-end rate with p99 ≤ 1 s (probed in steps of ${sweepStep} msg/s)`,
+        unit: 'msg/s',
+        value: good,
+        target: `≥ ${formatNumber(e2e.rate, 0)} msg/s`,
+        pass: good >= e2e.rate,
+      });
+    });
   }
 
   // 6. Memory of every service process the run started.
