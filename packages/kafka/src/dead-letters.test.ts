@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DeadLetterHeadersSchema, DLQ_HEADER } from '@gridstream/schema';
 import { describe, expect, it } from 'vitest';
 import { deadLetter, deadLetterFor } from './dead-letters.js';
-import { splitRequests } from './reliable-producer.js';
+import { splitRequests } from './partition-requests.js';
 
 describe('deadLetter', () => {
   it('keeps the original bytes and headers and adds valid dead-letter headers', () => {

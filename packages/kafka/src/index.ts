@@ -21,13 +21,14 @@ export { consumerLag, type PartitionLag } from './lag.js';
 export { decodeHeaders, type InMessage, type OutMessage, toInMessage } from './messages.js';
 export { counter, gauge, histogram } from './metrics.js';
 export { OffsetProgress, type SliceMark } from './offset-progress.js';
+export { PartitionRouter, splitRequests } from './partition-requests.js';
 export {
   PartitionTransactions,
   type PartitionTransactionsOptions,
   type TopicMessages,
 } from './partition-transactions.js';
 export { murmur2, partitionOfKey } from './partitioner.js';
-export { ReliableProducer, splitRequests } from './reliable-producer.js';
+export { ReliableProducer } from './reliable-producer.js';
 export {
   type OffsetRange,
   readRanges,

@@ -1,14 +1,9 @@
 import type { Logger } from '@gridstream/runtime';
 import type { Admin, Producer } from 'kafkajs';
 import { type Kafka, Partitioners } from './kafkajs.js';
-import type { OutMessage } from './messages.js';
-import { partitionOfKey } from './partitioner.js';
-import { splitRequests } from './reliable-producer.js';
+import { PartitionRouter, type TopicMessages } from './partition-requests.js';
 
-export interface TopicMessages {
-  topic: string;
-  messages: OutMessage[];
-}
+export type { TopicMessages } from './partition-requests.js';
 
 export interface PartitionTransactionsOptions {
   kafka: Kafka;
@@ -50,13 +45,13 @@ interface PartitionState {
  */
 export class PartitionTransactions {
   private readonly partitions = new Map<string, PartitionState>();
-  /** Partition count of each output topic (for the default partitioner's choice, made here). */
-  private readonly partitionCounts = new Map<string, number>();
+  private readonly router: PartitionRouter;
   private admin: Admin | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: PartitionTransactionsOptions) {
     this.log = options.logger.child({ component: 'transactions', groupId: options.groupId });
+    this.router = new PartitionRouter(options.kafka, options.maxRequestBytes ?? 768 * 1024);
   }
 
   transactionalId(topic: string, partition: number): string {
@@ -122,14 +117,11 @@ export class PartitionTransactions {
       throw error;
     });
     try {
-      // One partition per request, one request at a time. kafkajs sends a request that spans several
-      // brokers as one request per broker, all at once, and retries the whole of it when one of them fails
-      // (a "concurrent transactions" answer right after the last commit is the everyday case): the part
-      // that had already been written goes out again with new sequence numbers, and the broker takes it
-      // twice — records duplicated inside one committed transaction. A request for one partition goes to
-      // one broker, so a retry can only repeat what was not written (and the sequence numbers make even
-      // that safe).
-      for (const request of await this.perPartition(outputs)) {
+      // One partition per request, one request at a time (PartitionRouter says why). kafkajs retries a
+      // request spanning brokers whole when one of them fails (a "concurrent transactions" answer right
+      // after the last commit is the everyday case): the part already written would go out again with new
+      // sequence numbers and be taken twice — records duplicated inside one committed transaction.
+      for (const request of await this.router.requests(outputs)) {
         await txn.sendBatch({ acks: -1, topicMessages: request } as Parameters<Producer['sendBatch']>[0]);
       }
       await txn.sendOffsets({
@@ -143,48 +135,6 @@ export class PartitionTransactions {
       await this.drop(topic, partition, state);
       throw error;
     }
-  }
-
-  /** The outputs as requests of one topic partition each (and at most maxRequestBytes), in order. */
-  private async perPartition(outputs: TopicMessages[]): Promise<TopicMessages[][]> {
-    const requests: TopicMessages[][] = [];
-    for (const { topic, messages } of outputs) {
-      if (messages.length === 0) continue;
-      const count = await this.partitionCount(topic);
-      const byPartition = new Map<number, OutMessage[]>();
-      for (const message of messages) {
-        const partition =
-          message.partition ?? (message.key === null ? 0 : partitionOfKey(message.key, count));
-        const routed = { ...message, partition };
-        const list = byPartition.get(partition);
-        if (list) list.push(routed);
-        else byPartition.set(partition, [routed]);
-      }
-      for (const list of byPartition.values())
-        requests.push(
-          ...splitRequests([{ topic, messages: list }], this.options.maxRequestBytes ?? 768 * 1024),
-        );
-    }
-    return requests;
-  }
-
-  private async partitionCount(topic: string): Promise<number> {
-    const known = this.partitionCounts.get(topic);
-    if (known !== undefined) return known;
-    const admin = await this.adminClient();
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    const count = Math.max(1, topics[0]?.partitions.length ?? 1);
-    this.partitionCounts.set(topic, count);
-    return count;
-  }
-
-  private async adminClient(): Promise<Admin> {
-    if (!this.admin) {
-      const admin = this.options.kafka.admin();
-      await admin.connect();
-      this.admin = admin;
-    }
-    return this.admin;
   }
 
   /**
@@ -224,6 +174,16 @@ export class PartitionTransactions {
       await this.admin.disconnect().catch(() => undefined);
       this.admin = undefined;
     }
+    await this.router.close();
+  }
+
+  private async adminClient(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.options.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
   }
 
   /**

@@ -3,6 +3,7 @@ import type { CompressionTypes, Producer } from 'kafkajs';
 import { isProducerStateError } from './kafka-errors.js';
 import { type Kafka, Partitioners } from './kafkajs.js';
 import type { OutMessage } from './messages.js';
+import { PartitionRouter, type TopicMessages } from './partition-requests.js';
 
 /**
  * The only producer configuration gridstream uses: idempotent, acks=all, one request in flight per
@@ -17,6 +18,7 @@ import type { OutMessage } from './messages.js';
  */
 export class ReliableProducer {
   private producer: Producer;
+  private readonly router: PartitionRouter;
   private connected = false;
   /** A replaced producer has not connected yet: the next send connects it. */
   private mustConnect = false;
@@ -25,9 +27,10 @@ export class ReliableProducer {
     private readonly kafka: Kafka,
     private readonly logger: Logger,
     private readonly compression?: CompressionTypes,
-    private readonly maxRequestBytes = 768 * 1024,
+    maxRequestBytes = 768 * 1024,
   ) {
     this.producer = this.createProducer();
+    this.router = new PartitionRouter(kafka, maxRequestBytes);
   }
 
   private createProducer(): Producer {
@@ -78,21 +81,42 @@ export class ReliableProducer {
       this.mustConnect = false;
       this.connected = true;
     }
-    for (const request of splitRequests(batches, this.maxRequestBytes)) {
-      const payload = { acks: -1, topicMessages: request } as Parameters<Producer['sendBatch']>[0];
-      if (this.compression !== undefined) payload.compression = this.compression;
-      try {
-        await this.producer.sendBatch(payload);
-      } catch (error) {
-        if (isProducerStateError(error)) {
-          this.logger.warn(
-            { err: error },
-            'the broker no longer accepts this producer id and sequence; continuing with a new producer id (what the broker already wrote of this batch will be written again, with the same message ids)',
-          );
-          await this.replaceProducer();
-        }
-        throw error;
+    // One request per topic partition (see PartitionRouter for the message loss that prevents); the
+    // partitions go out side by side, each partition's requests one after the other, in order.
+    const chains = new Map<string, TopicMessages[][]>();
+    for (const request of await this.router.requests(batches)) {
+      const key = `${request[0]!.topic}\u0000${request[0]!.messages[0]!.partition}`;
+      const chain = chains.get(key);
+      if (chain) chain.push(request);
+      else chains.set(key, [request]);
+    }
+    // Every chain finishes (or fails) before this returns: a caller that sends the batch again must not
+    // overlap a part of it that is still on its way.
+    const outcomes = await Promise.allSettled(
+      [...chains.values()].map(async (chain) => {
+        for (const request of chain) await this.sendRequest(request);
+      }),
+    );
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async sendRequest(request: TopicMessages[]): Promise<void> {
+    const producer = this.producer;
+    const payload = { acks: -1, topicMessages: request } as Parameters<Producer['sendBatch']>[0];
+    if (this.compression !== undefined) payload.compression = this.compression;
+    try {
+      await producer.sendBatch(payload);
+    } catch (error) {
+      // Several partitions may meet the same dead producer id at once: it is replaced once.
+      if (isProducerStateError(error) && producer === this.producer) {
+        this.logger.warn(
+          { err: error },
+          'the broker no longer accepts this producer id and sequence; continuing with a new producer id (what the broker already wrote of this batch will be written again, with the same message ids)',
+        );
+        await this.replaceProducer();
       }
+      throw error;
     }
   }
 
@@ -101,6 +125,7 @@ export class ReliableProducer {
   }
 
   async disconnect(): Promise<void> {
+    await this.router.close();
     try {
       await this.producer.disconnect();
     } catch (error) {
@@ -108,38 +133,4 @@ export class ReliableProducer {
     }
     this.connected = false;
   }
-}
-
-type TopicMessages = { topic: string; messages: OutMessage[] };
-
-function messageBytes(m: OutMessage): number {
-  let size =
-    64 + (m.key?.length ?? 0) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length);
-  if (m.headers) for (const [k, v] of Object.entries(m.headers)) size += k.length + v.length + 8;
-  return size;
-}
-
-/** Splits topic batches into requests whose estimated size stays under `maxBytes`, keeping order. */
-export function splitRequests(batches: TopicMessages[], maxBytes: number): TopicMessages[][] {
-  const requests: TopicMessages[][] = [];
-  let current: TopicMessages[] = [];
-  let size = 0;
-  for (const { topic, messages } of batches) {
-    let slice: OutMessage[] = [];
-    for (const message of messages) {
-      const bytes = messageBytes(message);
-      if (size + bytes > maxBytes && size > 0) {
-        if (slice.length > 0) current.push({ topic, messages: slice });
-        requests.push(current);
-        current = [];
-        slice = [];
-        size = 0;
-      }
-      slice.push(message);
-      size += bytes;
-    }
-    if (slice.length > 0) current.push({ topic, messages: slice });
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
 }
