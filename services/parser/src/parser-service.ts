@@ -187,6 +187,7 @@ export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<Ru
     metrics,
     handle,
     maxMessagesPerCall: config.PARSER_MAX_MESSAGES_PER_CALL,
+    maxBytesPerPartition: config.PARSER_FETCH_BYTES,
     onAssignment: (assigned) => {
       dedup?.forget(
         new Set(assigned.filter((a) => a.topic === config.KAFKA_TOPIC_RAW).flatMap((a) => a.partitions)),
