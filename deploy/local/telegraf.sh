@@ -16,6 +16,10 @@ STAMP="$THOME/bin/.built-for"
 install() {
   if [[ -x $BIN && -f $STAMP && "$(cat "$STAMP")" == "$VERSION $TAGS" ]]; then return 0; fi
   if ! command -v go >/dev/null; then apt_install golang-go; fi
+  # GOTOOLCHAIN (fetching the Go that Telegraf's go.mod asks for) exists from Go 1.21 on.
+  local minor
+  minor="$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+  [[ -n $minor && $minor -ge 21 ]] || die "need Go >= 1.21 on PATH to build Telegraf (have $(go env GOVERSION))"
   mkdir -p "$THOME/bin"
   log "building telegraf $VERSION ($TAGS) with $(go version | cut -d' ' -f3) (log: $THOME/build.log)"
   local t0=$SECONDS
