@@ -87,13 +87,19 @@ function samplesBySource(messages: InMessage[]): Map<string, number[]> {
   return out;
 }
 
+/**
+ * Sum of every series of `name` carrying `labels`. Summed, not the first match: read failures are labelled
+ * by reason too, and a 10 s outage yields one `timeout` then several `connect` failures — reading only the
+ * first line saw 1 in CI.
+ */
 function metricValue(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
-      return Number(line.split(' ').pop());
+      sum += Number(line.split(' ').pop());
   }
-  return 0;
+  return sum;
 }
 
 /** Gaps between consecutive timestamps within [from, to]. */
