@@ -1,6 +1,6 @@
 import { type OutMessage, ReliableProducer, toInMessage } from '@gridstream/kafka';
 import { createLogger } from '@gridstream/runtime';
-import { Consumer, MessagesStreamModes, Producer, stringDeserializer } from '@platformatic/kafka';
+import { Consumer, MessagesStreamModes, stringDeserializer } from '@platformatic/kafka';
 import { cleanupMark, runCleanupSince } from './cleanup.js';
 import { type BenchContext, benchName, type ResultRow } from './context.js';
 import { freshTopics } from './kafka-steps.js';
@@ -25,9 +25,10 @@ async function measure(run: () => Promise<void>): Promise<Phase> {
 const CHUNK = 1_000;
 
 /**
- * The Kafka client itself, kafkajs (as packages/kafka runs it) against @platformatic/kafka, on the parsed
- * records the parser step produced: both produce them idempotently with acks=all in sends of 1,000 into a
- * fresh topic each, then read them back read_committed from the beginning, decoding headers to strings as
+ * The Kafka client itself, kafkajs against @platformatic/kafka, on the parsed records the parser step
+ * produced: both produce them idempotently with acks=all in sends of 1,000 into a fresh topic each (kafkajs
+ * as the services ran it before their producers moved; @platformatic/kafka through ReliableProducer, as they
+ * run it now), then read them back read_committed from the beginning, decoding headers to strings as
  * our consumer loop does. Same process, same messages, one after the other; the figure that decides a
  * client switch is CPU per message, since on 2 cores the clients' CPU is what the services run out of.
  */
@@ -42,35 +43,22 @@ export async function clientStep(ctx: BenchContext, parsed: OutMessage[]): Promi
     await freshTopics(ctx.kafka, Object.values(topics), ctx.partitions, []);
     const n = parsed.length;
 
-    // kafkajs, through the producer every service uses.
+    // kafkajs as the services ran it until they moved: idempotent, acks=all, one request in flight.
+    const kjsProducer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await kjsProducer.connect();
+    const kjsProduce = await measure(async () => {
+      for (let i = 0; i < n; i += CHUNK)
+        await kjsProducer.send({ topic: topics.kafkajs, acks: -1, messages: parsed.slice(i, i + CHUNK) });
+    });
+    await kjsProducer.disconnect();
+
+    // @platformatic/kafka through the producer every service now uses (one request per partition).
     const reliable = new ReliableProducer(ctx.kafka, createLogger({ service: 'bench', level: 'error' }));
     await reliable.connect();
-    const kjsProduce = await measure(async () => {
-      for (let i = 0; i < n; i += CHUNK) await reliable.send(topics.kafkajs, parsed.slice(i, i + CHUNK));
+    const pfProduce = await measure(async () => {
+      for (let i = 0; i < n; i += CHUNK) await reliable.send(topics.platformatic, parsed.slice(i, i + CHUNK));
     });
     await reliable.disconnect();
-
-    const producer = new Producer({
-      clientId: 'gridstream-bench',
-      bootstrapBrokers: brokers,
-      idempotent: true,
-      acks: -1,
-    });
-    const pfProduce = await measure(async () => {
-      for (let i = 0; i < n; i += CHUNK) {
-        await producer.send({
-          messages: parsed.slice(i, i + CHUNK).map((m) => ({
-            topic: topics.platformatic,
-            key: typeof m.key === 'string' ? Buffer.from(m.key) : (m.key ?? undefined),
-            value: typeof m.value === 'string' ? Buffer.from(m.value) : m.value,
-            headers: new Map(
-              Object.entries(m.headers ?? {}).map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as const),
-            ),
-          })),
-        });
-      }
-    });
-    await producer.close();
 
     // kafkajs consumer, eachBatch as consumer-loop.ts runs it.
     let kjsRead = 0;

@@ -2,6 +2,7 @@ import type { Logger } from '@gridstream/runtime';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import type { KafkaEnv } from './kafka-env.js';
 import { crc32cImplementation, Kafka, logLevel } from './kafkajs.js';
+import { connectionOptions, rememberConnection } from './platformatic.js';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -41,7 +42,9 @@ export function createKafka(cfg: KafkaEnv, logger: Logger): Kafka {
   // A JavaScript CRC32C costs the producers a large share of their CPU: worth seeing in the start-up log.
   if (crc32cImplementation !== 'native')
     kafkaLogger.warn('no native CRC32C for this platform (@node-rs/crc32): producing costs more CPU');
-  return new Kafka(config);
+  const kafka = new Kafka(config);
+  rememberConnection(kafka, connectionOptions(cfg));
+  return kafka;
 }
 
 export type { Kafka } from './kafkajs.js';

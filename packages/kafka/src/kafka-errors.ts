@@ -28,26 +28,3 @@ export function isFencedError(error: unknown): boolean {
   const type = (error as { type?: unknown }).type;
   return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
 }
-
-/**
- * The broker no longer accepts this idempotent producer's sequence numbers: OUT_OF_ORDER_SEQUENCE_NUMBER
- * after a request whose outcome the client could not learn (a broker killed mid-request, a leader moved),
- * or a producer id the broker has forgotten. kafkajs keeps sending with the same id and sequence, so every
- * retry fails the same way for ever (the soak saw a bridge stuck so after all brokers restarted). The only
- * way out is a new producer id; see ReliableProducer.
- */
-const PRODUCER_STATE_ERROR_TYPES = new Set([
-  'OUT_OF_ORDER_SEQUENCE_NUMBER',
-  'UNKNOWN_PRODUCER_ID',
-  'INVALID_PRODUCER_ID_MAPPING',
-  'INVALID_PRODUCER_EPOCH',
-]);
-
-export function isProducerStateError(error: unknown): boolean {
-  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
-    const type = (e as { type?: unknown }).type;
-    if (typeof type === 'string' && PRODUCER_STATE_ERROR_TYPES.has(type)) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}

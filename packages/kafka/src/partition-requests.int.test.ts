@@ -6,7 +6,7 @@ import {
   testLogger,
   uniqueName,
 } from '../../../test/helpers.js';
-import { PartitionRouter } from './partition-requests.js';
+import { AdminPartitionCounts, PartitionRouter } from './partition-requests.js';
 import { partitionOfKey } from './partitioner.js';
 import { ReliableProducer } from './reliable-producer.js';
 import { readTopicToEnd } from './topic-reader.js';
@@ -34,7 +34,8 @@ const messages = (n: number, prefix = 'site') =>
 
 describe('PartitionRouter', () => {
   it('cuts a send into requests of one topic partition each, routed like the Java client, in order', async () => {
-    const router = new PartitionRouter(kafka, 2_000);
+    const counts = new AdminPartitionCounts(kafka);
+    const router = new PartitionRouter(counts.read, 2_000);
     try {
       const input = messages(300);
       const requests = await router.requests([
@@ -61,7 +62,7 @@ describe('PartitionRouter', () => {
       // 2,000-byte requests: the 300 messages needed several per partition.
       expect(requests.filter((r) => r[0]!.topic === topic).length).toBeGreaterThan(6);
     } finally {
-      await router.close();
+      await counts.close();
     }
   });
 

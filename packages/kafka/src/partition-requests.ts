@@ -26,10 +26,10 @@ const PARTITION_COUNT_TTL_MS = 5 * 60_000;
  */
 export class PartitionRouter {
   private readonly counts = new Map<string, { count: number; at: number }>();
-  private admin: Admin | undefined;
 
+  /** `readCount` asks the cluster how many partitions a topic has; the answer is cached for a while. */
   constructor(
-    private readonly kafka: Kafka,
+    private readonly readCount: (topic: string) => Promise<number>,
     private readonly maxRequestBytes = 768 * 1024,
   ) {}
 
@@ -53,24 +53,35 @@ export class PartitionRouter {
     return requests;
   }
 
-  async close(): Promise<void> {
-    const admin = this.admin;
-    this.admin = undefined;
-    await admin?.disconnect().catch(() => undefined);
-  }
-
   private async partitionCount(topic: string): Promise<number> {
     const known = this.counts.get(topic);
     if (known !== undefined && Date.now() - known.at < PARTITION_COUNT_TTL_MS) return known.count;
+    const count = Math.max(1, await this.readCount(topic));
+    this.counts.set(topic, { count, at: Date.now() });
+    return count;
+  }
+}
+
+/** Partition counts through a kafkajs admin client, connected on first use; `close` when done. */
+export class AdminPartitionCounts {
+  private admin: Admin | undefined;
+
+  constructor(private readonly kafka: Kafka) {}
+
+  readonly read = async (topic: string): Promise<number> => {
     if (!this.admin) {
       const admin = this.kafka.admin();
       await admin.connect();
       this.admin = admin;
     }
     const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
-    const count = Math.max(1, topics[0]?.partitions.length ?? 1);
-    this.counts.set(topic, { count, at: Date.now() });
-    return count;
+    return topics[0]?.partitions.length ?? 1;
+  };
+
+  async close(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.disconnect().catch(() => undefined);
   }
 }
 

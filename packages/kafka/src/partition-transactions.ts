@@ -1,7 +1,7 @@
 import type { Logger } from '@gridstream/runtime';
 import type { Admin, Producer } from 'kafkajs';
 import { type Kafka, Partitioners } from './kafkajs.js';
-import { PartitionRouter, type TopicMessages } from './partition-requests.js';
+import { AdminPartitionCounts, PartitionRouter, type TopicMessages } from './partition-requests.js';
 
 export type { TopicMessages } from './partition-requests.js';
 
@@ -46,12 +46,14 @@ interface PartitionState {
 export class PartitionTransactions {
   private readonly partitions = new Map<string, PartitionState>();
   private readonly router: PartitionRouter;
+  private readonly counts: AdminPartitionCounts;
   private admin: Admin | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: PartitionTransactionsOptions) {
     this.log = options.logger.child({ component: 'transactions', groupId: options.groupId });
-    this.router = new PartitionRouter(options.kafka, options.maxRequestBytes ?? 768 * 1024);
+    this.counts = new AdminPartitionCounts(options.kafka);
+    this.router = new PartitionRouter(this.counts.read, options.maxRequestBytes ?? 768 * 1024);
   }
 
   transactionalId(topic: string, partition: number): string {
@@ -174,7 +176,7 @@ export class PartitionTransactions {
       await this.admin.disconnect().catch(() => undefined);
       this.admin = undefined;
     }
-    await this.router.close();
+    await this.counts.close();
   }
 
   private async adminClient(): Promise<Admin> {

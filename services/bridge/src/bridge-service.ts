@@ -55,7 +55,7 @@ export async function startBridge(ctx: ServiceContext<BridgeConfig>): Promise<Ru
   // broker caps at max.message.bytes): fewer round trips, since each producer has one request in flight.
   const limits = [topicLimit, dlqLimit].filter((l): l is number => l !== undefined);
   const requestBytes = limits.length === 2 ? Math.min(...limits) - KAFKA_FRAMING_BYTES : undefined;
-  const producer = new ReliableProducer(kafka, logger, undefined, requestBytes);
+  const producer = new ReliableProducer(kafka, logger, requestBytes);
   await producer.connect();
 
   const forwarded = counter(
