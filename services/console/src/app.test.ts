@@ -162,6 +162,73 @@ describe('console authentication', () => {
     expect(forged.statusCode).toBe(303);
   });
 
+  it('ends the session at logout: the same cookie, replayed, no longer gets in', async () => {
+    const cookie = await login();
+    expect((await app.inject({ method: 'GET', url: '/pipeline', headers: { cookie } })).statusCode).toBe(200);
+    const out = await app.inject({ method: 'POST', url: '/logout', headers: { ...ORIGIN, cookie } });
+    expect(out.statusCode).toBe(303);
+    const replayed = await app.inject({ method: 'GET', url: '/pipeline', headers: { cookie } });
+    expect(replayed.statusCode).toBe(303);
+    expect(replayed.headers.location).toBe('/login?next=%2Fpipeline');
+    const api = await app.inject({ method: 'GET', url: '/api/alarms', headers: { cookie } });
+    expect(api.statusCode).toBe(401);
+  });
+
+  it('throttles bearer-token guesses like password guesses, per address, counted together', async () => {
+    const remoteAddress = '10.9.8.7';
+    for (let i = 0; i < 5; i++) {
+      const res = await app.inject({
+        method: 'GET',
+        url: '/api/alarms',
+        remoteAddress,
+        headers: { authorization: `Bearer guess-${i}` },
+      });
+      expect(res.statusCode).toBe(401);
+    }
+    for (let i = 0; i < 5; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/login',
+        remoteAddress,
+        headers: { ...ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `password=guess-${i}`,
+      });
+      expect(res.statusCode).toBe(401);
+    }
+    // Ten failures: now even the right token and the right password are refused from there…
+    const token = await app.inject({
+      method: 'GET',
+      url: '/api/alarms',
+      remoteAddress,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(token.statusCode).toBe(429);
+    const password = await app.inject({
+      method: 'POST',
+      url: '/login',
+      remoteAddress,
+      headers: { ...ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `password=${encodeURIComponent(PASSWORD)}`,
+    });
+    expect(password.statusCode).toBe(429);
+    // …while another address is not affected.
+    const other = await app.inject({
+      method: 'GET',
+      url: '/api/alarms',
+      remoteAddress: '10.9.8.8',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(other.statusCode).toBe(200);
+  });
+
+  it('answers 404, not 500, for static names that are Object.prototype keys', async () => {
+    const cookie = await login();
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const res = await app.inject({ method: 'GET', url: `/static/${name}`, headers: { cookie } });
+      expect(res.statusCode).toBe(404);
+    }
+  });
+
   it('refuses state-changing requests from another origin even with a session (CSRF)', async () => {
     const cookie = await login();
     for (const headers of [

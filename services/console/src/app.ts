@@ -19,6 +19,7 @@ import type { ActiveAlarms } from './active-alarms.js';
 import { runConsoleQuery } from './archive-query.js';
 import {
   bearerToken,
+  LoginThrottle,
   originAllowed,
   SESSION_COOKIE,
   SessionSigner,
@@ -70,8 +71,6 @@ GROUP BY 1, 2, 3
 ORDER BY 1
 LIMIT 500`;
 
-const LOGIN_FAILURES_PER_WINDOW = 10;
-const LOGIN_WINDOW_MS = 5 * 60_000;
 const MAX_QUERIES_RUNNING = 2;
 
 type Form = Record<string, string | string[] | undefined>;
@@ -91,8 +90,9 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const app = Fastify({
     logger: false,
     bodyLimit: 16 * 1024 * 1024,
-    // Long imports stream progress over SSE; the default request timeout would cut them.
-    requestTimeout: 0,
+    // Time to receive a whole request (headers and body; what is streamed back, such as an import's SSE
+    // progress, is not limited by it): a client trickling bytes cannot hold a connection for ever.
+    requestTimeout: 120_000,
     // Open SSE streams would otherwise keep close() waiting until every browser tab goes away.
     forceCloseConnections: true,
   });
@@ -110,7 +110,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const logins = counter(deps.metrics, 'gridstream_console_logins_total', 'Login attempts by outcome', [
     'outcome',
   ]);
-  const failures = new Map<string, { count: number; resetAt: number }>();
+  const throttle = new LoginThrottle();
   let queriesRunning = 0;
 
   await app.register(cookie);
@@ -156,7 +156,14 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     const bearer = bearerToken(req.headers.authorization);
     if (bearer !== undefined) {
       // A bearer token is sent deliberately by a script, never attached by a browser: no CSRF check.
+      if (throttle.blocked(req.ip)) {
+        logins.inc({ outcome: 'throttled' });
+        return reply.code(429).send({ error: 'too many failed attempts; wait a few minutes' });
+      }
       if (tokenOk(bearer)) return;
+      throttle.failed(req.ip);
+      logins.inc({ outcome: 'failed' });
+      logger.warn({ ip: req.ip }, 'console bearer token refused');
       return reply.code(401).send({ error: 'invalid token' });
     }
     if (
@@ -186,9 +193,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   app.post('/login', async (req, reply) => {
     const body = (req.body ?? {}) as Form;
     const ip = req.ip;
-    const now = Date.now();
-    const f = failures.get(ip);
-    if (f && f.resetAt > now && f.count >= LOGIN_FAILURES_PER_WINDOW) {
+    if (throttle.blocked(ip)) {
       logins.inc({ outcome: 'throttled' });
       return sendHtml(
         reply,
@@ -205,14 +210,12 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
           config.CONSOLE_TOKEN !== undefined &&
           secretEquals(password, config.CONSOLE_TOKEN)));
     if (!ok) {
-      const entry = f && f.resetAt > now ? f : { count: 0, resetAt: now + LOGIN_WINDOW_MS };
-      entry.count++;
-      failures.set(ip, entry);
+      throttle.failed(ip);
       logins.inc({ outcome: 'failed' });
       logger.warn({ ip }, 'console login failed');
       return sendHtml(reply, loginPage({ next, error: 'Wrong password.' }), 401);
     }
-    failures.delete(ip);
+    throttle.succeeded(ip);
     logins.inc({ outcome: 'ok' });
     reply.setCookie(SESSION_COOKIE, signer.issue(), {
       httpOnly: true,
@@ -223,7 +226,8 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     });
     return reply.redirect(next, 303);
   });
-  app.post('/logout', async (_req, reply) => {
+  app.post('/logout', async (req, reply) => {
+    signer.revoke(req.cookies[SESSION_COOKIE]); // a copy of the cookie must not outlive the logout
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/login', 303);
   });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, originAllowed, SessionSigner, safeNextPath, secretEquals } from './auth.js';
+import {
+  bearerToken,
+  LoginThrottle,
+  originAllowed,
+  SessionSigner,
+  safeNextPath,
+  secretEquals,
+} from './auth.js';
 
 describe('secretEquals', () => {
   it('accepts only the exact secret, whatever the lengths', () => {
@@ -36,6 +43,50 @@ describe('SessionSigner', () => {
     expect(new SessionSigner(undefined, 60_000).verify(new SessionSigner(undefined, 60_000).issue())).toBe(
       false,
     );
+  });
+});
+
+describe('SessionSigner.revoke (logout)', () => {
+  it('ends one session, leaves others, and forgets revocations once they would have expired', () => {
+    const signer = new SessionSigner('secret', 1_000);
+    const a = signer.issue(0);
+    const b = signer.issue(0);
+    signer.revoke(a, 10);
+    expect(signer.verify(a, 20)).toBe(false);
+    expect(signer.verify(b, 20)).toBe(true);
+    signer.revoke('garbage', 30); // ignored
+    expect(signer.verify(b, 30)).toBe(true);
+  });
+});
+
+describe('LoginThrottle', () => {
+  it('blocks an address after the limit until its window ends; success resets it', () => {
+    const t = new LoginThrottle(3, 1_000);
+    for (let i = 0; i < 3; i++) t.failed('a', 0);
+    expect(t.blocked('a', 500)).toBe(true);
+    expect(t.blocked('b', 500)).toBe(false);
+    expect(t.blocked('a', 1_000)).toBe(false); // window over
+    t.failed('a', 1_000); // a new window starts with one failure
+    expect(t.blocked('a', 1_001)).toBe(false);
+    t.failed('c', 0);
+    t.failed('c', 0);
+    t.succeeded('c');
+    t.failed('c', 0);
+    expect(t.blocked('c', 1)).toBe(false);
+  });
+
+  it('tracks a bounded number of addresses, dropping expired windows first, then the oldest', () => {
+    const t = new LoginThrottle(1, 1_000, 3);
+    t.failed('old', 0); // expires at 1,000
+    t.failed('x', 900);
+    t.failed('y', 900);
+    t.failed('z', 1_100); // full: 'old' has expired and goes
+    expect(t.blocked('x', 1_100)).toBe(true);
+    expect(t.blocked('y', 1_100)).toBe(true);
+    expect(t.blocked('z', 1_100)).toBe(true);
+    t.failed('w', 1_200); // full, nothing expired: the oldest ('x') goes
+    expect(t.blocked('x', 1_200)).toBe(false);
+    expect(t.blocked('w', 1_200)).toBe(true);
   });
 });
 

@@ -12,6 +12,8 @@ export function secretEquals(given: string, expected: string): boolean {
 
 export const SESSION_COOKIE = 'gs_console';
 
+const MAX_REVOKED = 10_000;
+
 /**
  * A session is `<expiresAtMs>.<nonce>.<hmac>`: stateless (nothing to store), unforgeable without the
  * secret, and it expires on its own. The secret is random per process unless configured, so a
@@ -19,6 +21,12 @@ export const SESSION_COOKIE = 'gs_console';
  */
 export class SessionSigner {
   private readonly secret: Buffer;
+  /**
+   * Sessions ended by logout, until they would have expired anyway: without this a copied cookie stays
+   * good for its whole lifetime after its user logged out. Bounded: at most MAX_REVOKED entries, the
+   * oldest forgotten first (only someone with a valid session can add one).
+   */
+  private readonly revoked = new Map<string, number>();
 
   constructor(
     secret: string | undefined,
@@ -41,7 +49,19 @@ export class SessionSigner {
     const expected = Buffer.from(this.mac(body), 'utf8');
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return false;
     const expires = Number(body.slice(0, body.indexOf('.')));
-    return Number.isFinite(expires) && expires > now;
+    return Number.isFinite(expires) && expires > now && !this.revoked.has(body);
+  }
+
+  /** Ends a session now (logout); an invalid or expired token is ignored. */
+  revoke(token: string | undefined, now = Date.now()): void {
+    if (!this.verify(token, now)) return;
+    const body = (token as string).slice(0, (token as string).lastIndexOf('.'));
+    for (const [key, expires] of this.revoked) if (expires <= now) this.revoked.delete(key);
+    while (this.revoked.size >= MAX_REVOKED) {
+      const oldest = this.revoked.keys().next().value as string;
+      this.revoked.delete(oldest);
+    }
+    this.revoked.set(body, Number(body.slice(0, body.indexOf('.'))));
   }
 
   get maxAgeSeconds(): number {
@@ -104,4 +124,45 @@ export function originAllowed(
 export function safeNextPath(next: unknown): string {
   if (typeof next !== 'string' || !/^\/(?!\/)[\x21-\x7e]*$/.test(next) || next.includes('\\')) return '/';
   return next;
+}
+
+/**
+ * Failed attempts per client address: at most `limit` in `windowMs`, then refused until the window ends.
+ * Password logins and bearer tokens count together, or a script could guess the password through the
+ * API's `Authorization: Bearer` (which accepts the password too) at full speed. Bounded: at most
+ * `maxClients` addresses are tracked, expired windows are dropped first, then the oldest.
+ */
+export class LoginThrottle {
+  private readonly failures = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(
+    private readonly limit = 10,
+    private readonly windowMs = 5 * 60_000,
+    private readonly maxClients = 10_000,
+  ) {}
+
+  blocked(client: string, now = Date.now()): boolean {
+    const f = this.failures.get(client);
+    return f !== undefined && f.resetAt > now && f.count >= this.limit;
+  }
+
+  failed(client: string, now = Date.now()): void {
+    const f = this.failures.get(client);
+    if (f && f.resetAt > now) {
+      f.count++;
+      return;
+    }
+    this.failures.delete(client);
+    if (this.failures.size >= this.maxClients) {
+      for (const [key, entry] of this.failures) if (entry.resetAt <= now) this.failures.delete(key);
+      while (this.failures.size >= this.maxClients) {
+        this.failures.delete(this.failures.keys().next().value as string);
+      }
+    }
+    this.failures.set(client, { count: 1, resetAt: now + this.windowMs });
+  }
+
+  succeeded(client: string): void {
+    this.failures.delete(client);
+  }
 }

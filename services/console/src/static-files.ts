@@ -26,7 +26,8 @@ const cache = new Map<string, Buffer>();
 
 /** A known static file by name (a fixed list: no path from the URL ever reaches the file system). */
 export async function staticFile(name: string): Promise<{ body: Buffer; type: string } | undefined> {
-  const file = FILES[name];
+  // Own keys only: `__proto__` or `constructor` would otherwise find Object.prototype's and answer 500.
+  const file = Object.hasOwn(FILES, name) ? FILES[name] : undefined;
   if (!file) return undefined;
   let body = cache.get(name);
   if (body === undefined) {
