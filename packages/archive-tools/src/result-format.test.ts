@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTable, toCsv } from './result-format.js';
+import { csvField, formatTable, toCsv } from './result-format.js';
 
 describe('result formatting', () => {
   it('prints an aligned table, numbers right-aligned, NULL visible', () => {
@@ -37,5 +37,17 @@ describe('result formatting', () => {
         ],
       ),
     ).toBe('a,b\n1,\n"x,y","say ""hi"""\n');
+  });
+
+  it('neutralises cells a spreadsheet would run as formulas, and leaves signed numbers alone', () => {
+    expect(csvField('=HYPERLINK("http://evil.example","x")')).toBe(
+      '"\'=HYPERLINK(""http://evil.example"",""x"")"',
+    );
+    expect(csvField('+cmd|calc')).toBe("'+cmd|calc");
+    expect(csvField('-2+3')).toBe("'-2+3");
+    expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('\t=1')).toBe("'\t=1");
+    for (const n of ['-3.5', '+1e3', '-.5', '-12', '1e-7', '0']) expect(csvField(n)).toBe(n);
+    expect(csvField('a=b')).toBe('a=b');
   });
 });

@@ -58,10 +58,18 @@ export function formatTable(
   return out.join('\n');
 }
 
-/** RFC 4180: quoted only when needed; NULL is an empty field. */
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * RFC 4180: quoted only when needed; NULL is an empty field. A text cell that a spreadsheet would run as a
+ * formula (starting with `=`, `+`, `-`, `@`, tab or CR, e.g. a device name `=HYPERLINK(…)` from a
+ * gateway) gets a leading `'`, so opening an export in Excel or LibreOffice never executes it; numbers such
+ * as `-3.5` or `+1e3` stay as they are.
+ */
 export function csvField(value: string | null): string {
   if (value === null) return '';
-  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
+  const text = /^[=+\-@\t\r]/.test(value) && !NUMBER.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function toCsv(columns: readonly string[], rows: readonly (readonly (string | null)[])[]): string {
