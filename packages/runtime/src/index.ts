@@ -26,7 +26,7 @@ export {
   type ReadinessCheck,
   type ReadinessReport,
 } from './readiness.js';
-export { PINO_REDACT_PATHS, redactSecrets, redactUrl } from './redact.js';
+export { PINO_REDACT_PATHS, redactLogObject, redactSecrets, redactUrl } from './redact.js';
 export {
   EXIT_CONFIG,
   type RunningService,

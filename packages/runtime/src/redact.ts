@@ -1,9 +1,14 @@
 /** Key names whose values are secrets wherever they appear (config objects, client options, headers). */
 const SECRET_KEY = /(password|passwd|secret|token|authorization|api[_-]?key|private[_-]?key|credentials?)$/i;
 
-/** `amqp://user:pw@host` → `amqp://user:***@host`: URLs with credentials end up in logs via configs. */
+/**
+ * `amqps://user:pw@host` → `amqps://user:***@host`, wherever in the string (a config value, or a client's
+ * error message that quotes the URL it failed to reach).
+ */
 export function redactUrl(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+):[^@/\s]+@/i, '$1:***@');
+  return value.includes('://')
+    ? value.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]+@/gi, '$1:***@')
+    : value;
 }
 
 /**
@@ -35,3 +40,41 @@ export const PINO_REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
 ];
+
+const MAX_DEPTH = 8;
+
+/**
+ * What a log line carries, with secrets masked at any depth: by key name (`…password`, `…token`, …),
+ * inside URLs in any string, and in errors (their message and stack, which quote URLs, and their own
+ * fields). pino's `redact` paths only reach fixed depths, so a secret nested in a client's options or an
+ * error's cause was logged in clear.
+ */
+export function redactLogObject(value: Record<string, unknown>): Record<string, unknown> {
+  return redactDeep(value, 0, new WeakSet()) as Record<string, unknown>;
+}
+
+function redactDeep(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value === 'string') return redactUrl(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value) || depth >= MAX_DEPTH) return '[…]';
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value) || value instanceof Date) return value;
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1, seen));
+    // An error stays an instance of its class (pino's serializer names the type from it), as a copy.
+    const out: Record<string, unknown> =
+      value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {};
+    if (value instanceof Error) {
+      out.message = redactUrl(value.message);
+      out.stack = redactUrl(value.stack ?? '');
+      if (value.cause !== undefined) out.cause = redactDeep(value.cause, depth + 1, seen);
+    }
+    for (const [key, v] of Object.entries(value)) {
+      out[key] =
+        SECRET_KEY.test(key) && v !== undefined && v !== null ? '***' : redactDeep(v, depth + 1, seen);
+    }
+    return out;
+  } finally {
+    seen.delete(value);
+  }
+}

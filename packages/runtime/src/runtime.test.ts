@@ -29,6 +29,62 @@ describe('redactSecrets', () => {
   });
 });
 
+describe('log lines', () => {
+  it('mask secrets at any depth, in URLs anywhere in a string, and in errors with their causes', () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      service: 'test',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const cause = new Error('socket closed by amqps://bridge:s3cret@rabbit:5671/');
+    const error = Object.assign(new Error('connect to amqps://bridge:s3cret@rabbit:5671 failed', { cause }), {
+      code: 'ECONNRESET',
+      options: { sasl: { mechanism: 'plain', username: 'u', password: 'hunter2' } },
+    });
+    logger.warn(
+      {
+        err: error,
+        client: { connection: { auth: { password: 'deep-pw', user: 'svc' } }, apiKey: 'k-123' },
+        urls: ['mqtts://dev:pw1@broker:8883', 'see https://ops:pw2@host/x and http://plain/y'],
+        note: 'nothing secret',
+      },
+      'client failed',
+    );
+    expect(lines).toHaveLength(1);
+    const text = lines[0]!;
+    for (const secret of ['s3cret', 'hunter2', 'deep-pw', 'k-123', 'pw1', 'pw2'])
+      expect(text).not.toContain(secret);
+    const line = JSON.parse(text);
+    expect(line.msg).toBe('client failed');
+    expect(line.err.type).toBe('Error');
+    // pino appends the causes' messages to the error's own.
+    expect(line.err.message).toBe(
+      'connect to amqps://bridge:***@rabbit:5671 failed: socket closed by amqps://bridge:***@rabbit:5671/',
+    );
+    expect(line.err.code).toBe('ECONNRESET');
+    expect(line.err.stack).toContain('amqps://bridge:***@rabbit');
+    expect(line.err.options.sasl).toEqual({ mechanism: 'plain', username: 'u', password: '***' });
+    expect(line.client).toEqual({ connection: { auth: { password: '***', user: 'svc' } }, apiKey: '***' });
+    expect(line.urls).toEqual([
+      'mqtts://dev:***@broker:8883',
+      'see https://ops:***@host/x and http://plain/y',
+    ]);
+    expect(line.note).toBe('nothing secret');
+  });
+
+  it('survive cycles', () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      service: 'test',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const a: Record<string, unknown> = { name: 'a' };
+    a.self = a;
+    logger.info({ a }, 'cyclic');
+    expect(JSON.parse(lines[0]!).a).toEqual({ name: 'a', self: '[…]' });
+  });
+});
+
 describe('health app', () => {
   const setup = () => {
     const readiness = new Readiness();
