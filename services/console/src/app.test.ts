@@ -221,6 +221,29 @@ describe('console authentication', () => {
     expect(other.statusCode).toBe(200);
   });
 
+  it('refuses a request naming an unknown host, even with a valid session (DNS rebinding)', async () => {
+    const cookie = await login();
+    const rebound = await app.inject({
+      method: 'GET',
+      url: '/api/alarms',
+      headers: { host: 'evil.example:80', cookie },
+    });
+    expect(rebound.statusCode).toBe(421);
+    const post = await app.inject({
+      method: 'POST',
+      url: '/dead-letters/replay',
+      headers: { host: 'evil.example:80', origin: 'http://evil.example:80', cookie },
+      payload: 'ids=0%2F1',
+    });
+    expect(post.statusCode).toBe(421);
+    const byIp = await app.inject({
+      method: 'GET',
+      url: '/api/alarms',
+      headers: { host: '127.0.0.1:8090', cookie },
+    });
+    expect(byIp.statusCode).toBe(200);
+  });
+
   it('answers 404, not 500, for static names that are Object.prototype keys', async () => {
     const cookie = await login();
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {

@@ -19,6 +19,7 @@ import type { ActiveAlarms } from './active-alarms.js';
 import { runConsoleQuery } from './archive-query.js';
 import {
   bearerToken,
+  hostAllowed,
   LoginThrottle,
   originAllowed,
   SESSION_COOKIE,
@@ -151,6 +152,12 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
 
   // Every route is behind authentication except the login form itself.
   app.addHook('onRequest', async (req, reply) => {
+    if (!hostAllowed(req.headers.host, config.CONSOLE_ALLOWED_HOSTS, config.CONSOLE_ALLOWED_ORIGINS)) {
+      return reply
+        .code(421)
+        .type('text/plain')
+        .send('unknown host: add it to CONSOLE_ALLOWED_HOSTS to reach the console by this name');
+    }
     const path = req.url.split('?')[0]!;
     const stateChanging = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
     const bearer = bearerToken(req.headers.authorization);

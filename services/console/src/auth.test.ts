@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   bearerToken,
+  hostAllowed,
   LoginThrottle,
   originAllowed,
   SessionSigner,
@@ -118,6 +119,25 @@ describe('originAllowed (CSRF)', () => {
     expect(originAllowed({ origin: 'null', host: '127.0.0.1:8080' }, [])).toBe(false);
     expect(originAllowed({ host: '127.0.0.1:8080' }, [])).toBe(false);
     expect(originAllowed({ referer: 'not a url', host: '127.0.0.1:8080' }, [])).toBe(false);
+  });
+});
+
+describe('hostAllowed (DNS rebinding)', () => {
+  it('accepts IP addresses, localhost, configured names and the hosts of allowed origins', () => {
+    for (const host of ['127.0.0.1:8090', '10.0.0.5', '[::1]:8090', 'localhost:8090', 'LOCALHOST'])
+      expect(hostAllowed(host, [], [])).toBe(true);
+    expect(hostAllowed('ops.example.com', ['ops.example.com'], [])).toBe(true);
+    expect(hostAllowed('Ops.Example.com:443', ['ops.example.com'], [])).toBe(true);
+    expect(hostAllowed('console.site.example', [], ['https://console.site.example'])).toBe(true);
+  });
+
+  it('refuses any other name, a missing Host and garbage', () => {
+    expect(hostAllowed('evil.example:8090', [], [])).toBe(false);
+    expect(hostAllowed('localhost.evil.example', [], [])).toBe(false);
+    expect(hostAllowed('ops.example.com.evil.example', ['ops.example.com'], [])).toBe(false);
+    expect(hostAllowed(undefined, [], [])).toBe(false);
+    expect(hostAllowed('', [], [])).toBe(false);
+    expect(hostAllowed('a b', [], [])).toBe(false);
   });
 });
 

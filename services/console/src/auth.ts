@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 
 /**
  * Authentication of the console. Secrets are compared in constant time over fixed-length digests, so
@@ -113,6 +114,37 @@ export function originAllowed(
     }
   }
   return allowedOrigins.some((allowed) => allowed.replace(/\/+$/, '') === parsed.origin);
+}
+
+/**
+ * DNS rebinding defence: the Host a request names must be one the console is meant to be reached by — an IP
+ * address (a page can only carry an IP as its origin if it is served from that IP), `localhost`, a name in
+ * `allowedHosts`, or the host of an allowed origin. Otherwise a page at `evil.example`, whose DNS name is
+ * re-pointed at the console's address after it loaded, would be same-origin with the console as far as the
+ * browser and the Origin check are concerned.
+ */
+export function hostAllowed(
+  host: string | undefined,
+  allowedHosts: readonly string[],
+  allowedOrigins: readonly string[],
+): boolean {
+  if (host === undefined || host === '') return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  if (isIP(bare) !== 0 || hostname === 'localhost') return true;
+  if (allowedHosts.includes(hostname)) return true;
+  return allowedOrigins.some((origin) => {
+    try {
+      return new URL(origin).hostname.toLowerCase() === hostname;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**

@@ -42,6 +42,20 @@ export const consoleConfigSchema = z
           .map((s) => s.trim())
           .filter((s) => s !== ''),
       ),
+    /**
+     * Host names the console answers to besides IP addresses and `localhost` (and the hosts of
+     * CONSOLE_ALLOWED_ORIGINS): a request naming any other host is refused, so a web page whose DNS name
+     * was re-pointed at the console's address (DNS rebinding) cannot use it.
+     */
+    CONSOLE_ALLOWED_HOSTS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter((s) => s !== ''),
+      ),
     /** `name=http://host:port` of each service's health server; polled for readiness and metrics. */
     CONSOLE_SERVICES: envMap(DEFAULT_CONSOLE_SERVICES),
     CONSOLE_POLL_INTERVAL_MS: envInt(5_000, { min: 1_000, max: 60_000 }),
