@@ -596,6 +596,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
         ...(engine ? { engine } : {}),
         limit: config.CONSOLE_QUERY_MAX_ROWS,
         timeoutMs: config.CONSOLE_QUERY_TIMEOUT_MS,
+        memoryMb: config.CONSOLE_QUERY_MEMORY_MB,
       });
     } finally {
       queriesRunning--;

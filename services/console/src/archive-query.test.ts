@@ -108,6 +108,21 @@ describe('console queries on DuckDB', () => {
     await expect(duck(`SELECT * FROM read_csv('/etc/passwd')`)).rejects.toThrow(/Permission Error|disabled/);
   });
 
+  it("stops a query at its memory limit with DuckDB's error, and runs the next one", async () => {
+    // ~200 MB in one aggregate string: over a 64 MB limit (without one DuckDB would take up to 80% of RAM).
+    const big = "SELECT length(string_agg(repeat('x', 1000), '')) AS n FROM range(200000)";
+    await expect(
+      runConsoleQuery(env, big, { engine: 'duckdb', limit: 10, timeoutMs: 30_000, memoryMb: 64 }),
+    ).rejects.toThrow(/Out of Memory|memory limit/i);
+    const small = await runConsoleQuery(env, 'SELECT count(*) AS n FROM telemetry', {
+      engine: 'duckdb',
+      limit: 10,
+      timeoutMs: 10_000,
+      memoryMb: 64,
+    });
+    expect(small.rows).toEqual([['10']]);
+  });
+
   it('interrupts a query that runs longer than the timeout', async () => {
     const started = Date.now();
     await expect(duck('SELECT count(*) FROM range(1000000000000)', 100, 300)).rejects.toThrow(

@@ -40,7 +40,7 @@ const ATHENA_FIRST_WORDS = new Set(['select', 'with', 'show', 'describe']);
 export async function runConsoleQuery(
   env: ToolsEnv,
   sql: string,
-  options: { engine?: Engine; limit: number; timeoutMs: number },
+  options: { engine?: Engine; limit: number; timeoutMs: number; memoryMb?: number },
 ): Promise<ConsoleQueryResult> {
   const started = Date.now();
   const engine = options.engine ?? defaultEngine(env);
@@ -59,7 +59,7 @@ export async function runConsoleQuery(
     const paths = await source.localPaths(await source.list());
     const db = await ArchiveEngine.open(paths);
     try {
-      await lockDown(db, paths);
+      await lockDown(db, paths, options.memoryMb ?? DEFAULT_MEMORY_MB);
       result = await limitedQuery(db, body, options.limit, options.timeoutMs);
     } finally {
       db.close();
@@ -93,8 +93,13 @@ function refuseUnlessFirstWord(sql: string, allowed: ReadonlySet<string>): void 
   }
 }
 
-async function lockDown(db: ArchiveEngine, paths: readonly string[]): Promise<void> {
+/** DuckDB's own default is 80% of the machine's RAM, which one query of the SQL box could take. */
+export const DEFAULT_MEMORY_MB = 256;
+
+async function lockDown(db: ArchiveEngine, paths: readonly string[], memoryMb: number): Promise<void> {
   const c = db.connection;
+  // A query needing more fails with DuckDB's "Out of Memory" (shown on the page), the console stays up.
+  await c.run(`SET memory_limit = '${Math.floor(memoryMb)}MB'`);
   await c.run(`SET allowed_paths = [${paths.map(sqlString).join(', ')}]`);
   await c.run('SET autoinstall_known_extensions = false');
   await c.run('SET autoload_known_extensions = false');

@@ -71,6 +71,8 @@ export const consoleConfigSchema = z
     CONSOLE_QUERY_MAX_ROWS: envInt(5_000, { min: 1, max: 1_000_000 }),
     /** A DuckDB query of the console still running after this is interrupted (Athena: ATHENA_TIMEOUT_MS). */
     CONSOLE_QUERY_TIMEOUT_MS: envInt(120_000, { min: 1_000, max: 3_600_000 }),
+    /** Memory one DuckDB query of the console may use (DuckDB's memory_limit); more fails the query. */
+    CONSOLE_QUERY_MEMORY_MB: envInt(256, { min: 32, max: 65_536 }),
   })
   .superRefine((cfg, ctx) => {
     checkKafkaEnv(cfg, ctx);
