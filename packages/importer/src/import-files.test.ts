@@ -4,12 +4,14 @@ import { join, resolve } from 'node:path';
 import { SamplesMessageSchema } from '@gridstream/schema';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
 import { detectEncoding } from './encoding.js';
 import { type ImportProgress, importFiles } from './import-files.js';
 import { ImportOptionsError, type ImportOptionsInput } from './options.js';
 import { previewFile } from './preview.js';
 import { CountingSink, type ImportMessage, type ImportSink } from './sink.js';
+import { checkXlsxSizes, WorkbookTooLargeError } from './xlsx-source.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../../sample/import');
 const fixture = (name: string) => join(FIXTURES, name);
@@ -384,6 +386,48 @@ describe('Excel', () => {
     } finally {
       await rm(dir, { recursive: true });
     }
+  });
+
+  it('refuses a workbook whose shared strings unpack past the limit (a 140 kB zip bomb), in preview and import', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gs-import-bomb-'));
+    try {
+      // The fixture with its shared strings replaced by 130 MiB of one character: ~140 kB deflated.
+      const zip = await JSZip.loadAsync(await readFile(fixture('vehicle-two-sheets.xlsx')));
+      const head =
+        '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>';
+      zip.file(
+        'xl/sharedStrings.xml',
+        Buffer.concat([
+          Buffer.from(head),
+          Buffer.alloc(130 * 1024 * 1024, 'x'),
+          Buffer.from('</t></si></sst>'),
+        ]),
+      );
+      const bomb = join(dir, 'bomb.xlsx');
+      await writeFile(bomb, await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }));
+      await expect(previewFile({ files: [bomb] }, 2)).rejects.toThrow(
+        /shared strings unpack to more than 128 MiB/,
+      );
+      const summary = await importFiles(
+        { ...xlsx, files: [bomb, fixture('vehicle-telematics.csv')] },
+        new CountingSink(),
+      );
+      expect(summary.files[0]!.error).toMatch(/shared strings unpack to more than 128 MiB/);
+      expect(summary.files[1]).toMatchObject({ rowsSent: 20 });
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('counts what the parts unpack to, whatever their headers say, against each limit', async () => {
+    const path = fixture('vehicle-two-sheets.xlsx');
+    await expect(checkXlsxSizes(path)).resolves.toBeUndefined();
+    await expect(checkXlsxSizes(path, { sharedStringsBytes: 10, totalBytes: 1024 ** 3 })).rejects.toThrow(
+      WorkbookTooLargeError,
+    );
+    await expect(checkXlsxSizes(path, { sharedStringsBytes: 1024 ** 2, totalBytes: 1_000 })).rejects.toThrow(
+      /the workbook unpacks to more than/,
+    );
   });
 
   it('previews the columns of every sheet', async () => {

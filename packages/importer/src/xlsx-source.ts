@@ -1,4 +1,5 @@
 import { createReadStream, type ReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
 import ExcelJS from 'exceljs';
 import type { Cell, RowEvent, Table } from './table.js';
 
@@ -11,6 +12,8 @@ import type { Cell, RowEvent, Table } from './table.js';
 
 export interface XlsxSourceOptions {
   path: string;
+  /** Default DEFAULT_XLSX_LIMITS. */
+  limits?: XlsxLimits;
   /** `file://<basename>`; each table's source gets `#<sheet>` appended. */
   source: string;
   /** Sheets to read (empty = all). */
@@ -31,6 +34,61 @@ function readError(error: unknown): WorkbookReadError {
   return new WorkbookReadError(`not a readable .xlsx workbook (truncated or damaged?): ${message}`);
 }
 
+/** A workbook whose parts unpack to more than a limit allows (a zip bomb, or just too big to take). */
+export class WorkbookTooLargeError extends WorkbookReadError {
+  override name = 'WorkbookTooLargeError';
+}
+
+export interface XlsxLimits {
+  /** Unpacked size of `xl/sharedStrings.xml`, which exceljs holds in memory whole (as JS strings, ~2×). */
+  sharedStringsBytes: number;
+  /** Unpacked size of all parts together (sheets before the shared strings go to temporary files). */
+  totalBytes: number;
+}
+
+const MiB = 1024 * 1024;
+export const DEFAULT_XLSX_LIMITS: XlsxLimits = { sharedStringsBytes: 128 * MiB, totalBytes: 4096 * MiB };
+
+// exceljs's own zip reader (a dependency of exceljs), so the check sees the parts exactly as exceljs will.
+const require = createRequire(import.meta.url);
+const unzipper = require('unzipper') as { Parse(options: { forceStream: boolean }): NodeJS.ReadWriteStream };
+
+/**
+ * Unpacks the workbook once, counting, before exceljs reads it: a 3 MB upload whose shared-strings part
+ * unpacks to 1 GB took the preview to 1.3 GB of memory. Sizes are counted from the inflated bytes, not
+ * taken from the zip's headers, which a crafted file can fill with anything.
+ */
+export async function checkXlsxSizes(path: string, limits: XlsxLimits = DEFAULT_XLSX_LIMITS): Promise<void> {
+  const file = createReadStream(path, { highWaterMark: 256 * 1024 });
+  const zip = unzipper.Parse({ forceStream: true });
+  file.on('error', (error) => zip.emit('error', error));
+  file.pipe(zip);
+  let total = 0;
+  try {
+    for await (const entry of zip as AsyncIterable<NodeJS.ReadableStream & { path: string }>) {
+      const cap =
+        entry.path === 'xl/sharedStrings.xml' ? limits.sharedStringsBytes : Number.POSITIVE_INFINITY;
+      let size = 0;
+      for await (const chunk of entry as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        total += chunk.length;
+        if (size > cap)
+          throw new WorkbookTooLargeError(
+            `the workbook's shared strings unpack to more than ${cap / MiB} MiB; save it as CSV or split it`,
+          );
+        if (total > limits.totalBytes)
+          throw new WorkbookTooLargeError(
+            `the workbook unpacks to more than ${limits.totalBytes / MiB} MiB; save it as CSV or split it`,
+          );
+      }
+    }
+  } catch (error) {
+    throw error instanceof WorkbookReadError ? error : readError(error);
+  } finally {
+    file.destroy();
+  }
+}
+
 /** Pulls the next row, naming a damaged file as such. */
 async function nextRow(rows: AsyncIterator<ExcelJS.Row>): Promise<IteratorResult<ExcelJS.Row>> {
   try {
@@ -48,6 +106,7 @@ export async function* openXlsx(
   options: XlsxSourceOptions,
   onOpen: (file: ReadStream) => void,
 ): AsyncGenerator<Table> {
+  await checkXlsxSizes(options.path, options.limits);
   const file = createReadStream(options.path, { highWaterMark: 256 * 1024 });
   // The caller reads progress from file.bytesRead; a 'data' listener here would start the stream flowing
   // before exceljs is attached and lose the first chunks.
