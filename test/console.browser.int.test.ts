@@ -37,6 +37,9 @@ import {
 /** The page's DOM, inside page.evaluate/waitForFunction callbacks (they run in the browser, not here). */
 interface PageElement {
   textContent: string | null;
+  scrollWidth: number;
+  clientWidth: number;
+  closest(selector: string): PageElement | null;
 }
 declare const document: {
   querySelector(selector: string): PageElement | null;
@@ -294,6 +297,10 @@ describe('console in a browser', () => {
     await page.setInputFiles('#upload-file', csv);
     await page.click('#upload');
     await page.waitForURL(/\/import\/file\?name=/);
+    // Just uploaded: the rows and a hint, no list of what is "missing" before anything could be chosen.
+    await page.waitForSelector('#mapping-hint');
+    expect(await page.locator('#mapping-problems').count()).toBe(0);
+    expect(await page.textContent('#preview-block')).not.toContain('Invalid input');
     await page.selectOption('#timeColumn', 'time');
     await page.selectOption('select[name="timeFormat"]', 'YYYY-MM-DD HH:mm:ss');
     await page.check('input[name="valueColumn"][value="voltage"]');
@@ -409,6 +416,14 @@ describe('console in a browser', () => {
     );
     expect(await page.textContent('#alarms tbody tr')).toContain('SoC below 5 %');
     await shot('07-alarms');
+    // On the pipeline page the alarms' ten columns stay inside their card (they scroll there).
+    await page.goto(`${consoleApp.url}/pipeline`);
+    await page.waitForSelector('#alarms-box #alarms', { timeout: 30_000 });
+    const overflow = await page.evaluate(() => {
+      const card = document.getElementById('alarms-box')?.closest('.card');
+      return card ? card.scrollWidth - card.clientWidth : Number.NaN;
+    });
+    expect(overflow).toBeLessThanOrEqual(0);
   });
 
   it('runs a query over the local archive and shows the table and the chart', async () => {
@@ -421,6 +436,13 @@ describe('console in a browser', () => {
     expect(await page.textContent('#results tbody tr:last-child')).toContain('59');
     await page.waitForSelector('#query-chart .uplot');
     await shot('08-query');
+
+    // A query that matches nothing says so, instead of an empty page.
+    await page.fill('#sql', `SELECT ts, value FROM telemetry WHERE field = 'no_such_field'`);
+    await page.click('#run-query');
+    await page.waitForSelector('#query-empty');
+    expect(await page.textContent('#query-empty')).toContain('No rows');
+    expect(await page.locator('#results tbody tr').count()).toBe(0);
 
     // The SQL box cannot read the console's own files.
     await page.fill('#sql', `SELECT * FROM read_csv('/etc/passwd')`);

@@ -8,7 +8,7 @@ import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
 import { detectEncoding } from './encoding.js';
 import { type ImportProgress, importFiles } from './import-files.js';
-import { ImportOptionsError, type ImportOptionsInput } from './options.js';
+import { checkImportOptions, ImportOptionsError, type ImportOptionsInput } from './options.js';
 import { previewFile } from './preview.js';
 import { CountingSink, type ImportMessage, type ImportSink } from './sink.js';
 import { checkXlsxSizes, WorkbookTooLargeError } from './xlsx-source.js';
@@ -474,6 +474,20 @@ describe('options', () => {
         ].sort(),
       );
     }
+  });
+
+  it('says what to choose for options not given at all, in the words it uses for empty ones', () => {
+    const { problems } = checkImportOptions({ files: ['x.csv'] });
+    expect(problems).toEqual([
+      { option: 'timeColumn', message: 'choose the time column' },
+      { option: 'valueColumns', message: 'choose at least one value column' },
+      { option: 'site', message: 'give the site id' },
+      { option: 'equipment', message: 'give the equipment name (the InfluxDB measurement), e.g. vehicle' },
+      {
+        option: 'deviceColumn',
+        message: 'choose the device-id column, or give a fixed device id (device) for files without one',
+      },
+    ]);
   });
 
   it('refuses a device column and a fixed device together', () => {

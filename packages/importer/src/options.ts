@@ -15,14 +15,16 @@ export type FileFormat = (typeof FILE_FORMATS)[number];
 /** `a|b|c` (the old tool's form syntax) or an array; blanks dropped. */
 const columnList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split('|') : v),
+  // A field not given at all gets the same words as an empty one, not zod's "expected …, received undefined"
+  // (what a form showed for every field before the user had chosen anything).
   z
-    .array(z.string().trim())
+    .array(z.string().trim(), { error: 'choose at least one value column' })
     .transform((a) => a.filter((s) => s !== ''))
     .pipe(z.array(FieldName).min(1, 'choose at least one value column')),
 );
 
 const mappingShape = {
-  timeColumn: z.string().min(1, 'choose the time column'),
+  timeColumn: z.string({ error: 'choose the time column' }).min(1, 'choose the time column'),
   timeFormat: z.enum(TIME_FORMATS).default('auto'),
   /** IANA zone for times without an offset (`Asia/Seoul`); times with Z or an offset ignore it. */
   timeZone: z
@@ -33,10 +35,10 @@ const mappingShape = {
   /** Column holding each row's device id; null or absent means every row gets `device`. */
   deviceColumn: z.string().min(1).nullable().optional(),
   device: Identifier.optional(),
-  site: z.string().min(1, 'give the site id').pipe(Identifier),
+  site: z.string({ error: 'give the site id' }).min(1, 'give the site id').pipe(Identifier),
   /** The equipment type, which is the InfluxDB measurement: lower snake case. */
   equipment: z
-    .string()
+    .string({ error: 'give the equipment name (the InfluxDB measurement), e.g. vehicle' })
     .min(1, 'give the equipment name (the InfluxDB measurement), e.g. vehicle')
     .superRefine((name, ctx) => {
       if (name !== '' && !EquipmentName.safeParse(name).success) {

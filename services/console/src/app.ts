@@ -36,7 +36,13 @@ import {
   saveUpload,
   UploadTooLargeError,
 } from './import-folder.js';
-import type { ImportJob, ImportJobs, JobSummary } from './import-jobs.js';
+import {
+  type ImportJob,
+  type ImportJobs,
+  inImportFolder,
+  type JobSummary,
+  withoutFolder,
+} from './import-jobs.js';
 import {
   alarmsPage,
   alarmsTable,
@@ -471,7 +477,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
     try {
       const path = await resolveImportFile(dir, name);
       const preview = await previewFile({ files: [path] }, 10);
-      return sendHtml(reply, importFilePage({ name, form: {}, preview }));
+      return sendHtml(reply, importFilePage({ name, form: {}, preview, firstVisit: true }));
     } catch (error) {
       if (error instanceof ImportPathError) return importList(reply, error.message, 400);
       return sendHtml(
@@ -524,8 +530,23 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   const startImport = (names: string[], options: ImportOptionsInput): ImportJob =>
     jobs.start(
       names,
-      async (onProgress) =>
-        (await importFiles(options, deps.importSink, onProgress)) as unknown as JobSummary,
+      async (onProgress) => {
+        try {
+          return inImportFolder(
+            (await importFiles(options, deps.importSink, onProgress)) as unknown as JobSummary,
+            dir,
+          );
+        } catch (error) {
+          // The job page shows the message and how far it got: neither names the server's paths.
+          if (error instanceof Error) {
+            error.message = withoutFolder(error.message, dir);
+            const partial = (error as { summary?: JobSummary }).summary;
+            if (partial && Array.isArray(partial.files))
+              (error as { summary?: JobSummary }).summary = inImportFolder(partial, dir);
+          }
+          throw error;
+        }
+      },
       (job) => {
         importsTotal.inc({ outcome: job.state === 'done' ? 'done' : 'failed' });
         if (job.summary) {

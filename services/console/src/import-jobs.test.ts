@@ -1,6 +1,6 @@
 import type { Logger } from '@gridstream/runtime';
 import { describe, expect, it } from 'vitest';
-import { ImportJobs, type JobSummary } from './import-jobs.js';
+import { ImportJobs, inImportFolder, type JobSummary, withoutFolder } from './import-jobs.js';
 
 const summary: JobSummary = {
   files: [],
@@ -51,5 +51,44 @@ describe('ImportJobs', () => {
     await jobs.drain();
     expect(job.state).toBe('failed');
     expect(job.error).toBe('bad file');
+  });
+});
+
+describe('what the job page shows of the server', () => {
+  it('names files by their place in the import folder and cuts the folder out of messages', () => {
+    const folder = '/srv/gridstream/imports';
+    const summary: JobSummary = {
+      files: [
+        { file: '/srv/gridstream/imports/site-7/meters.csv', rowsRead: 3, rowsSent: 2, rowsRejected: 1 },
+        {
+          file: '/srv/gridstream/imports/bomb.xlsx',
+          rowsRead: 0,
+          rowsSent: 0,
+          rowsRejected: 0,
+          error: '/srv/gridstream/imports/bomb.xlsx: the workbook unpacks to more than 4096 MiB',
+        },
+        { file: '/elsewhere/other.csv', rowsRead: 0, rowsSent: 0, rowsRejected: 0 },
+      ],
+      rowsRead: 3,
+      rowsSent: 2,
+      rowsRejected: 1,
+      messagesSent: 1,
+      rejects: [
+        {
+          file: 'file://meters.csv',
+          line: 4,
+          reason: 'bad_time',
+          detail: 'in /srv/gridstream/imports/site-7/meters.csv',
+        },
+      ],
+      rejectsTotal: 1,
+      durationMs: 12,
+    };
+    const shown = inImportFolder(summary, `${folder}/`);
+    expect(shown.files.map((f) => f.file)).toEqual(['site-7/meters.csv', 'bomb.xlsx', 'other.csv']);
+    expect(shown.files[1]!.error).toBe('bomb.xlsx: the workbook unpacks to more than 4096 MiB');
+    expect(shown.rejects[0]!.detail).toBe('in site-7/meters.csv');
+    expect(JSON.stringify(shown)).not.toContain('/srv/');
+    expect(withoutFolder('open /srv/gridstream/imports/a.csv failed', folder)).toBe('open a.csv failed');
   });
 });

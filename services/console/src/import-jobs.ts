@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Logger } from '@gridstream/runtime';
 
 /** The importer's progress and summary as the page shows them (contract in notes: importFiles). */
@@ -133,4 +134,31 @@ export class ImportJobs {
       if (job.state !== 'running') this.jobs.delete(id);
     }
   }
+}
+
+/**
+ * A summary as the page shows it: files named by their place in the import folder, never by the server's
+ * absolute path (which tells a visitor how the host is laid out). Also applied to error messages.
+ */
+export function inImportFolder(summary: JobSummary, folder: string): JobSummary {
+  return {
+    ...summary,
+    files: summary.files.map((f) => ({
+      ...f,
+      file: folderRelative(f.file, folder),
+      ...(f.error === undefined ? {} : { error: withoutFolder(f.error, folder) }),
+    })),
+    rejects: summary.rejects.map((r) => ({ ...r, detail: withoutFolder(r.detail, folder) })),
+  };
+}
+
+function folderRelative(file: string, folder: string): string {
+  const inside = relative(resolve(folder), resolve(folder, file));
+  return inside.startsWith('..') || isAbsolute(inside) ? basename(file) : inside;
+}
+
+/** Every mention of the folder's absolute path in a message, cut down to what lies inside it. */
+export function withoutFolder(message: string, folder: string): string {
+  const root = resolve(folder) + sep;
+  return message.split(root).join('');
 }

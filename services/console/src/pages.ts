@@ -195,6 +195,8 @@ export function importFilePage(options: {
   form: Record<string, string>;
   preview?: FilePreview;
   error?: string;
+  /** Just uploaded or opened: nothing chosen yet, so nothing is missing yet either. */
+  firstVisit?: boolean;
 }): string {
   const f = options.form;
   const columns = [
@@ -225,14 +227,15 @@ ${columns.map((c) => html`<label class="check"><input type="checkbox" name="valu
 <button type="submit" name="action" value="preview" id="preview">Preview</button>
 <button type="submit" name="action" value="run" id="run">Run import</button>
 </form>
-${options.preview ? previewBlock(options.preview) : ''}`;
+${options.preview ? previewBlock(options.preview, options.firstVisit === true) : ''}`;
   return layout(`Import ${options.name}`, '/import', body);
 }
 
-function previewBlock(p: FilePreview): SafeHtml {
+function previewBlock(p: FilePreview, firstVisit: boolean): SafeHtml {
   return html`<div class="card" id="preview-block"><h2>Preview</h2>
 <p class="muted">${p.format}${p.encoding ? `, ${p.encoding}` : ''}. Nothing is sent by a preview.</p>
-${p.mappingProblems.length > 0 ? html`<ul class="warn" id="mapping-problems">${p.mappingProblems.map((x) => html`<li><code>${x.option}</code>: ${x.message}</li>`)}</ul>` : ''}
+${firstVisit ? html`<p id="mapping-hint">Choose the time and value columns and where the data goes, then <b>Preview</b> to see the rows as they would be stored.</p>` : ''}
+${!firstVisit && p.mappingProblems.length > 0 ? html`<ul class="warn" id="mapping-problems">${p.mappingProblems.map((x) => html`<li><code>${x.option}</code>: ${x.message}</li>`)}</ul>` : ''}
 ${p.tables.map(
   (t) => html`<h3>${t.sheet ? `Sheet ${t.sheet}` : 'First rows of the file'}</h3>
 ${t.error ? html`<p class="error">${t.error}</p>` : ''}
@@ -284,10 +287,14 @@ ${options.error ? html`<p class="error" id="query-error">${options.error}</p>` :
 ${
   r
     ? html`<p class="muted" id="query-info">${r.rows.length} row(s)${r.cut ? ' (cut at the row limit)' : ''} from ${r.engine}${r.files === undefined ? '' : ` over ${r.files} file(s)`} in ${r.ms} ms.</p>
-<div class="card"><h2>Chart</h2>
+${
+  r.rows.length === 0
+    ? html`<p class="empty" id="query-empty">No rows: the query ran and nothing in the archive matched it${r.files === 0 ? ' (the archive has no files yet)' : ''}.</p>`
+    : html`<div class="card"><h2>Chart</h2>
 <label>Time column <select id="chart-x">${r.columns.map((c) => html`<option ${c === options.x ? 'selected' : ''}>${c}</option>`)}</select></label>
 <label>Value column <select id="chart-y">${r.columns.map((c) => html`<option ${c === options.y ? 'selected' : ''}>${c}</option>`)}</select></label>
-<div id="query-chart"></div></div>
+<div id="query-chart"></div></div>`
+}
 <div class="scroll"><table id="results"><thead><tr>${r.columns.map((c) => html`<th>${c}</th>`)}</tr></thead>
 <tbody>${r.rows.map((row) => html`<tr>${row.map((v) => html`<td class="${v === null ? 'null' : ''}">${v ?? 'NULL'}</td>`)}</tr>`)}</tbody></table></div>`
     : ''
@@ -300,9 +307,10 @@ ${
 
 export function alarmsTable(alarms: (AlarmEvent & { key: string })[]): SafeHtml {
   if (alarms.length === 0) return html`<p id="no-alarms">No active alarms.</p>`;
-  return html`<table id="alarms"><thead><tr><th>Level</th><th>Site</th><th>Equipment / device</th><th>Rule</th><th>Field</th><th>Value</th><th>Threshold</th><th>Raised</th><th>Last event</th><th>Message</th></tr></thead><tbody>
+  // In a scroll box: ten columns overflowed the pipeline page's card.
+  return html`<div class="scroll"><table id="alarms"><thead><tr><th>Level</th><th>Site</th><th>Equipment / device</th><th>Rule</th><th>Field</th><th>Value</th><th>Threshold</th><th>Raised</th><th>Last event</th><th>Message</th></tr></thead><tbody>
 ${alarms.map((a) => html`<tr class="level-${a.level}"><td><span class="badge ${a.level}">${a.level}</span></td><td>${a.site}</td><td>${a.equipment} / ${a.device}${a.rack ? ` / rack ${a.rack}` : ''}</td><td><code>${a.rule}</code></td><td>${a.field}</td><td>${a.value ?? '–'}</td><td>${a.threshold ?? '–'}</td><td>${a.raisedAt}</td><td>${a.state} ${a.ts}</td><td>${a.message}</td></tr>`)}
-</tbody></table>`;
+</tbody></table></div>`;
 }
 
 export function alarmsPage(alarms: (AlarmEvent & { key: string })[], topic: string, invalid: number): string {
