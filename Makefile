@@ -87,7 +87,7 @@ test: infra-test build ## lint, type-check the tests, then the whole suite again
 	npx tsc -p tsconfig.test.json
 	npx vitest run
 
-test-unit: install ## unit tests only (no servers needed)
+test-unit: build ## unit tests only (no servers needed; the CLI's are run through its built bin)
 	npx vitest run --project unit
 
 test-int: infra-test build ## integration tests only

@@ -41,7 +41,13 @@ Configuration comes from the environment (see docs/configuration.md).`;
 type Io = { write(s: string): void };
 type CommandGroup = (argv: string[], out: Io) => Promise<number>;
 
+const wantsHelp = (argv: readonly string[]) => argv.some((a) => a === '--help' || a === '-h');
+
 async function topics(argv: string[], out: Io): Promise<number> {
+  if (wantsHelp(argv)) {
+    out.write(`${USAGE}\n`);
+    return 0;
+  }
   const [sub, ...rest] = argv;
   const logger = createLogger({ service: 'cli', level: 'warn' });
   if (sub === 'create') {
@@ -76,7 +82,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return group === undefined ? 2 : 0;
   }
-  const run = GROUPS[group];
+  // Own keys only: `gridstream constructor` must be an unknown command, not Object's constructor.
+  const run = Object.hasOwn(GROUPS, group) ? GROUPS[group] : undefined;
   if (!run) {
     process.stderr.write(`unknown command: ${group}\n\n${USAGE}\n`);
     return 2;
