@@ -8,12 +8,16 @@ source "$HERE/lib.sh"
 
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+# A second listener with TLS and client certificates required, for the tests of KAFKA_SSL_* (the
+# certificates are made once, under $KHOME/tls, by a throw-away CA: never use them for anything else).
+TLS_PORT="${KAFKA_TLS_PORT:-9094}"
 BOOTSTRAP="127.0.0.1:$PORT"
 KHOME="$GRIDSTREAM_HOME/kafka"
 LIBS="$KHOME/libs"
 DATA="$KHOME/data"
 LOGS="$KHOME/logs"
 PIDFILE="$KHOME/kafka.pid"
+TLS="$KHOME/tls"
 OUTLOG="$LOGS/kafka.out" # JVM stdout/stderr (crashes, GC warnings); broker log is $LOGS/server.log
 POM="$HERE/kafka-pom.xml"
 VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")"
@@ -77,16 +81,45 @@ CONF
 # Regenerated on every start so KAFKA_PORT / KAFKA_CONTROLLER_PORT changes take effect.
 # Static quorum (controller.quorum.voters) rather than `format --standalone`: the voter set then
 # comes from this file, not from the metadata log, so changing the controller port just works.
+# ca.pem, broker.pem (PKCS#8 key + certificate for 127.0.0.1/localhost, the broker's PEM keystore) and
+# client.pem/client.key, all signed by ca.key; made once.
+write_tls() {
+  [[ -s $TLS/broker.pem && -s $TLS/client.key ]] && return 0
+  command -v openssl >/dev/null || die "openssl not on PATH (needed for the TLS test listener)"
+  mkdir -p "$TLS"
+  (
+    cd "$TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=gridstream test CA" \
+      -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile broker.ext -out broker.crt 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in broker.key -out broker.pk8
+    cat broker.pk8 broker.crt >broker.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=gridstream-test-client" -keyout client.key \
+      -out client.csr 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -out client.pem 2>/dev/null
+    rm -f ./*.csr broker.ext broker.pk8
+  ) || die "making the test TLS certificates failed"
+}
+
 write_config() {
   cat >"$KHOME/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT,SSL://127.0.0.1:$TLS_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SSL://127.0.0.1:$TLS_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$TLS/broker.pem
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location=$TLS/ca.pem
+listener.name.ssl.ssl.client.auth=required
 log.dirs=$DATA
 num.partitions=3
 # one broker: internal topics cannot have more than one replica
@@ -123,7 +156,9 @@ start() {
   install
   require_free_port 127.0.0.1 "$PORT" kafka
   require_free_port 127.0.0.1 "$CONTROLLER_PORT" kafka
+  require_free_port 127.0.0.1 "$TLS_PORT" kafka
   write_log4j
+  write_tls
   write_config
   format_once
   log "starting broker on $BOOTSTRAP (controller 127.0.0.1:$CONTROLLER_PORT)"
@@ -150,7 +185,7 @@ tool() {
 
 status() {
   if pid_alive "$PIDFILE" && port_open 127.0.0.1 "$PORT"; then
-    echo "kafka     running  pid $(<"$PIDFILE")  bootstrap $BOOTSTRAP  (Kafka $VERSION, data $DATA)"
+    echo "kafka     running  pid $(<"$PIDFILE")  bootstrap $BOOTSTRAP, TLS 127.0.0.1:$TLS_PORT  (Kafka $VERSION, data $DATA)"
   elif pid_alive "$PIDFILE"; then
     echo "kafka     starting pid $(<"$PIDFILE")  bootstrap $BOOTSTRAP (not accepting connections yet)"
     return 1

@@ -1,6 +1,6 @@
 import type { Logger } from '@gridstream/runtime';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import type { KafkaEnv } from './kafka-env.js';
+import { type KafkaEnv, kafkaTlsOptions } from './kafka-env.js';
 import { crc32cImplementation, Kafka, logLevel } from './kafkajs.js';
 import { connectionOptions, rememberConnection } from './platformatic.js';
 
@@ -24,7 +24,7 @@ export function createKafka(cfg: KafkaEnv, logger: Logger): Kafka {
   const config: KafkaConfig = {
     clientId: cfg.KAFKA_CLIENT_ID,
     brokers: cfg.KAFKA_BROKERS,
-    ssl: cfg.KAFKA_SSL,
+    ssl: kafkaTlsOptions(cfg) ?? false,
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
     // Retries here cover a broker blip; longer outages are handled by our own loops, which pause and

@@ -7,6 +7,16 @@ export const kafkaEnvShape = {
   KAFKA_BROKERS: envList('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().default('gridstream'),
   KAFKA_SSL: envBoolean(false),
+  /**
+   * PEM text of the CA that signed the brokers' certificates (else the system's CAs), and of this client's
+   * certificate and private key for brokers that require client authentication (`ssl.client.auth`). Each
+   * also comes from a file: KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE.
+   */
+  KAFKA_SSL_CA: z.string().optional(),
+  KAFKA_SSL_CERT: z.string().optional(),
+  KAFKA_SSL_KEY: z.string().optional(),
+  /** Passphrase of an encrypted KAFKA_SSL_KEY. */
+  KAFKA_SSL_KEY_PASSWORD: z.string().optional(),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
@@ -33,6 +43,10 @@ export type KafkaEnv = {
   KAFKA_BROKERS: string[];
   KAFKA_CLIENT_ID: string;
   KAFKA_SSL: boolean;
+  KAFKA_SSL_CA?: string | undefined;
+  KAFKA_SSL_CERT?: string | undefined;
+  KAFKA_SSL_KEY?: string | undefined;
+  KAFKA_SSL_KEY_PASSWORD?: string | undefined;
   KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
   KAFKA_SASL_USERNAME?: string | undefined;
   KAFKA_SASL_PASSWORD?: string | undefined;
@@ -63,6 +77,19 @@ export function checkKafkaEnv(cfg: KafkaEnv, ctx: z.RefinementCtx): void {
         'must be at most a third of KAFKA_SESSION_TIMEOUT_MS, or one late heartbeat costs the membership and every partition moves',
     });
   }
+  if (!cfg.KAFKA_SSL) {
+    for (const name of ['KAFKA_SSL_CA', 'KAFKA_SSL_CERT', 'KAFKA_SSL_KEY'] as const) {
+      if (cfg[name] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is set, so KAFKA_SSL must be true' });
+    }
+  }
+  if ((cfg.KAFKA_SSL_CERT === undefined) !== (cfg.KAFKA_SSL_KEY === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [cfg.KAFKA_SSL_CERT === undefined ? 'KAFKA_SSL_CERT' : 'KAFKA_SSL_KEY'],
+      message: 'a client certificate needs both KAFKA_SSL_CERT and KAFKA_SSL_KEY',
+    });
+  }
   if (cfg.KAFKA_SASL_MECHANISM && (!cfg.KAFKA_SASL_USERNAME || !cfg.KAFKA_SASL_PASSWORD)) {
     ctx.addIssue({
       code: 'custom',
@@ -70,4 +97,17 @@ export function checkKafkaEnv(cfg: KafkaEnv, ctx: z.RefinementCtx): void {
       message: 'KAFKA_SASL_MECHANISM is set, so KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required',
     });
   }
+}
+
+/** Node TLS options for the brokers (both clients take them), or undefined without TLS. */
+export function kafkaTlsOptions(
+  cfg: KafkaEnv,
+): { ca?: string; cert?: string; key?: string; passphrase?: string } | undefined {
+  if (!cfg.KAFKA_SSL) return undefined;
+  const tls: { ca?: string; cert?: string; key?: string; passphrase?: string } = {};
+  if (cfg.KAFKA_SSL_CA !== undefined) tls.ca = cfg.KAFKA_SSL_CA;
+  if (cfg.KAFKA_SSL_CERT !== undefined) tls.cert = cfg.KAFKA_SSL_CERT;
+  if (cfg.KAFKA_SSL_KEY !== undefined) tls.key = cfg.KAFKA_SSL_KEY;
+  if (cfg.KAFKA_SSL_KEY_PASSWORD !== undefined) tls.passphrase = cfg.KAFKA_SSL_KEY_PASSWORD;
+  return tls;
 }

@@ -5,7 +5,7 @@
  * exactly as the rest of the service does (same brokers, client id, TLS and SASL).
  */
 import type { BaseOptions, SASLOptions } from '@platformatic/kafka';
-import type { KafkaEnv } from './kafka-env.js';
+import { type KafkaEnv, kafkaTlsOptions } from './kafka-env.js';
 import type { Kafka } from './kafkajs.js';
 
 const SASL_MECHANISMS: Record<NonNullable<KafkaEnv['KAFKA_SASL_MECHANISM']>, SASLOptions['mechanism']> = {
@@ -27,7 +27,8 @@ export function connectionOptions(cfg: KafkaEnv): ConnectionOptions {
     connectTimeout: 5_000,
     requestTimeout: 30_000,
   };
-  if (cfg.KAFKA_SSL) options.tls = {};
+  const tls = kafkaTlsOptions(cfg);
+  if (tls) options.tls = tls;
   if (cfg.KAFKA_SASL_MECHANISM) {
     options.sasl = {
       mechanism: SASL_MECHANISMS[cfg.KAFKA_SASL_MECHANISM],

@@ -1,5 +1,6 @@
 /** Key names whose values are secrets wherever they appear (config objects, client options, headers). */
-const SECRET_KEY = /(password|passwd|secret|token|authorization|api[_-]?key|private[_-]?key|credentials?)$/i;
+const SECRET_KEY =
+  /(password|passwd|passphrase|secret|token|authorization|api[_-]?key|private[_-]?key|ssl[_-]?key|tls[_-]?key|credentials?)$/i;
 
 /**
  * `amqps://user:pw@host` → `amqps://user:***@host`, wherever in the string (a config value, or a client's

@@ -11,6 +11,7 @@ describe('redactSecrets', () => {
     const out = redactSecrets({
       INFLUX_PASSWORD: 'pw',
       INFLUX_TOKEN: 'tok',
+      KAFKA_SSL_KEY: '-----BEGIN PRIVATE KEY-----',
       AMQP_URL: 'amqp://bridge:hunter2@rabbit:5672/vhost',
       nested: { apiKey: 'k', host: 'h' },
       KAFKA_BROKERS: ['a:9092'],
@@ -18,6 +19,7 @@ describe('redactSecrets', () => {
     expect(out).toEqual({
       INFLUX_PASSWORD: '***',
       INFLUX_TOKEN: '***',
+      KAFKA_SSL_KEY: '***',
       AMQP_URL: 'amqp://bridge:***@rabbit:5672/vhost',
       nested: { apiKey: '***', host: 'h' },
       KAFKA_BROKERS: ['a:9092'],
