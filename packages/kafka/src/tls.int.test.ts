@@ -49,7 +49,7 @@ afterAll(async () => {
 /** Whether a client with these settings gets cluster metadata through the TLS listener (no retries). */
 async function reaches(env: KafkaEnv): Promise<boolean> {
   const kafka = createKafka(env, logger);
-  const producer = new Producer({ ...connectionOf(kafka), retries: 0 });
+  const producer = new Producer({ ...connectionOf(kafka), retries: 0, requestTimeout: 5_000 });
   const kafkajsAdmin = kafka.admin({ retry: { retries: 0 } });
   try {
     const viaPlatformatic = await producer.metadata({ topics: [topic] }).then(
