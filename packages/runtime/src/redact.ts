@@ -48,10 +48,19 @@ const MAX_DEPTH = 8;
  * What a log line carries, with secrets masked at any depth: by key name (`…password`, `…token`, …),
  * inside URLs in any string, and in errors (their message and stack, which quote URLs, and their own
  * fields). pino's `redact` paths only reach fixed depths, so a secret nested in a client's options or an
- * error's cause was logged in clear.
+ * error's cause was logged in clear. It never throws: a log call that throws breaks the code that logs
+ * (a writer stopped retrying when logging a fetch timeout threw), so on any surprise the line goes out as is.
  */
 export function redactLogObject(value: Record<string, unknown>): Record<string, unknown> {
-  return redactDeep(value, 0, new WeakSet()) as Record<string, unknown>;
+  try {
+    return redactDeep(value, 0, new WeakSet()) as Record<string, unknown>;
+  } catch {
+    return value;
+  }
+}
+
+function define(target: Record<string, unknown>, key: string, value: unknown, enumerable = true): void {
+  Object.defineProperty(target, key, { value, enumerable, writable: true, configurable: true });
 }
 
 function redactDeep(value: unknown, depth: number, seen: WeakSet<object>): unknown {
@@ -62,17 +71,29 @@ function redactDeep(value: unknown, depth: number, seen: WeakSet<object>): unkno
   seen.add(value);
   try {
     if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1, seen));
-    // An error stays an instance of its class (pino's serializer names the type from it), as a copy.
-    const out: Record<string, unknown> =
-      value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {};
+    const out: Record<string, unknown> = {};
     if (value instanceof Error) {
-      out.message = redactUrl(value.message);
-      out.stack = redactUrl(value.stack ?? '');
-      if (value.cause !== undefined) out.cause = redactDeep(value.cause, depth + 1, seen);
+      // A plain copy, never one sharing the error's prototype: DOMException's (a fetch timeout's) message
+      // and name are getters that throw on any other object. pino names the type from `name` when
+      // `constructor` is not a function.
+      define(out, 'constructor', undefined, false);
+      define(out, 'name', String(value.name));
+      define(out, 'message', redactUrl(String(value.message)));
+      define(out, 'stack', redactUrl(String(value.stack ?? '')));
+      if (value.cause !== undefined) define(out, 'cause', redactDeep(value.cause, depth + 1, seen));
     }
-    for (const [key, v] of Object.entries(value)) {
-      out[key] =
-        SECRET_KEY.test(key) && v !== undefined && v !== null ? '***' : redactDeep(v, depth + 1, seen);
+    for (const key of Object.keys(value)) {
+      let v: unknown;
+      try {
+        v = (value as Record<string, unknown>)[key];
+      } catch {
+        continue; // an own getter that throws: leave the field out rather than the line
+      }
+      define(
+        out,
+        key,
+        SECRET_KEY.test(key) && v !== undefined && v !== null ? '***' : redactDeep(v, depth + 1, seen),
+      );
     }
     return out;
   } finally {

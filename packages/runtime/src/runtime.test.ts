@@ -74,6 +74,35 @@ describe('log lines', () => {
     expect(line.note).toBe('nothing secret');
   });
 
+  it('keep errors whose message and name are getters (DOMException: a fetch timeout), and never throw', () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      service: 'test',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    class GetterError extends Error {
+      override get message(): string {
+        return 'from a getter at https://u:pw3@host/';
+      }
+    }
+    const hostile = Object.defineProperty({ ok: 1 }, 'boom', {
+      enumerable: true,
+      get() {
+        throw new Error('no');
+      },
+    });
+    logger.warn({ err: timeout }, 'write failed; retrying');
+    logger.warn({ err: new GetterError(), hostile }, 'other');
+    expect(lines).toHaveLength(2);
+    const first = JSON.parse(lines[0]!);
+    expect(first.err.type).toBe('TimeoutError');
+    expect(first.err.message).toBe('The operation was aborted due to timeout');
+    const second = JSON.parse(lines[1]!);
+    expect(second.err.message).toBe('from a getter at https://u:***@host/');
+    expect(second.hostile).toEqual({ ok: 1 });
+  });
+
   it('survive cycles', () => {
     const lines: string[] = [];
     const logger = createLogger({
