@@ -117,14 +117,21 @@ export async function readParquetWithPyarrow(
 /** A row as the tests compare them: ts_ms, strings, value, flag, quality, partition, offset as numbers. */
 export type ComparableRow = PyarrowRow;
 
-/** Sort key that makes two row lists comparable element by element. */
+/**
+ * Sort key that makes two row lists comparable element by element. The rows of one Kafka offset may come
+ * from several records (a parsed message of format v2 carries several), hence the record's identity
+ * (equipment, device, rack, time) before the field.
+ */
 export function sortRows(rows: ComparableRow[]): ComparableRow[] {
   const key = (r: ComparableRow) =>
-    `${String(r[9]).padStart(5, '0')}|${String(r[10]).padStart(20, '0')}|${r[7] ? 1 : 0}|${r[5]}`;
+    `${String(r[9]).padStart(5, '0')}|${String(r[10]).padStart(20, '0')}|${r[2]}|${r[3]}|${r[4] ?? ''}|${String(r[0]).padStart(15, '0')}|${r[7] ? 1 : 0}|${r[5]}`;
   return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-/** Rows per (partition, offset): exactly the value count of each record means no loss and no duplicate. */
+/**
+ * Rows per (partition, offset): exactly the value count of each message's records (one record for format
+ * v1, several for v2) means no loss and no duplicate.
+ */
 export function countByPosition(rows: ComparableRow[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(`${r[9]}:${r[10]}`, (counts.get(`${r[9]}:${r[10]}`) ?? 0) + 1);

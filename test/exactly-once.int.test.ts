@@ -13,6 +13,7 @@ import { ReliableProducer } from '@gridstream/kafka';
 import { type ParsedRecord, RAW_HEADER, recordIdentity } from '@gridstream/schema';
 import {
   createTestTopics,
+  parsedRecordsOf,
   REPO_ROOT,
   readCommitted,
   removeTestTopics,
@@ -169,15 +170,14 @@ describe('exactly once through a parser killed 20 times under load', () => {
     }
     expect(expected.size).toBe(SITES * MESSAGES_PER_SITE * 17);
 
+    // Counted in records: a parsed message (format v2) carries all the records of one raw message.
     const parsed = await waitFor(
-      async () => (await readCommitted(kafka, names.parsed)).length,
+      async () => parsedRecordsOf(await readCommitted(kafka, names.parsed)).length,
       (n) => n >= expected.size,
       { what: `${expected.size} parsed records`, timeoutMs: 180_000, intervalMs: 3_000 },
     );
     await sleep(3_000);
-    const records = (await readCommitted(kafka, names.parsed)).map(
-      (m) => JSON.parse(m.value!.toString('utf8')) as ParsedRecord,
-    );
+    const records = parsedRecordsOf(await readCommitted(kafka, names.parsed));
     const identities = records.map(recordIdentity);
     const duplicates = identities.length - new Set(identities).size;
     expect({ records: records.length, duplicates, atFirstCount: parsed >= expected.size }).toEqual({

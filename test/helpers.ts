@@ -5,7 +5,9 @@
  */
 export {
   createTestTopics,
+  parsedRecordsOf,
   readCommitted,
+  readParsedRecords,
   readTopic,
   removeTestTopics,
   sleep,

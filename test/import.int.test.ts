@@ -15,6 +15,7 @@ import { parserConfigSchema } from '../services/parser/src/config.js';
 import { startParser } from '../services/parser/src/parser-service.js';
 import {
   createTestTopics,
+  parsedRecordsOf,
   readCommitted,
   readTopic,
   removeTestTopics,
@@ -141,7 +142,8 @@ describe('files → importer → Kafka → parser → influx-writer → InfluxDB
       (lag) => lag === 0,
       { timeoutMs: 60_000, what: 'parser lag 0' },
     );
-    expect(await readCommitted(kafka, names.parsed)).toHaveLength(EXPECTED_POINTS);
+    // Counted in records: a parsed message (format v2) carries all the records of one raw message.
+    expect(parsedRecordsOf(await readCommitted(kafka, names.parsed))).toHaveLength(EXPECTED_POINTS);
     await waitFor(
       async () => (await consumerLag(kafka, writerGroup, [names.parsed])).reduce((n, p) => n + p.lag, 0),
       (lag) => lag === 0,

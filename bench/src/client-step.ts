@@ -125,7 +125,7 @@ export async function clientStep(ctx: BenchContext, parsed: OutMessage[]): Promi
       );
       return [
         {
-          metric: `Kafka client ${what} (${formatNumber(n, 0)} parsed records, msg/s)`,
+          metric: `Kafka client ${what} (${formatNumber(n, 0)} parsed-topic messages, msg/s)`,
           unit: 'msg/s',
           baseline: n / kjs.seconds,
           baselineLabel: 'kafkajs 2.2.4',
@@ -134,7 +134,7 @@ export async function clientStep(ctx: BenchContext, parsed: OutMessage[]): Promi
           ratio: kjs.seconds / pf.seconds,
         },
         {
-          metric: `Kafka client ${what}, CPU seconds per million records`,
+          metric: `Kafka client ${what}, CPU seconds per million messages`,
           unit: 'CPU s',
           baseline: perMillion(kjs),
           baselineLabel: 'kafkajs 2.2.4',

@@ -9,6 +9,7 @@ import {
   wholeTopicRanges,
 } from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
+import { decodeParsedMessage } from '@gridstream/schema';
 import { onCleanup } from './cleanup.js';
 import type { CpuMeter, CpuReport } from './cpu-meter.js';
 import type { RunningServiceProcess } from './service-process.js';
@@ -235,4 +236,11 @@ export async function readTopic(
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** Records on a parsed topic (either format: a v2 message carries several, docs/messages.md). */
+export async function parsedRecordCount(kafka: Kafka, topic: string, groupId: string): Promise<number> {
+  const messages = await topicSize(kafka, topic);
+  const all = await readTopic(kafka, topic, messages, groupId);
+  return all.reduce((n, m) => n + decodeParsedMessage(m.value).length, 0);
 }

@@ -321,7 +321,7 @@ async function backlogAt(
     lagOf(groups.parser, topics.raw),
     lagOf(groups.writer, topics.parsed),
   ]);
-  return `${queued} messages in the RabbitMQ queue, ${parserLag} raw messages not yet committed by the parser, ${writerLag} parsed records not yet committed by the writer`;
+  return `${queued} messages in the RabbitMQ queue, ${parserLag} raw messages not yet committed by the parser, ${writerLag} parsed messages not yet committed by the writer`;
 }
 
 /** Keeps the whole-life peak and marks the samples of the measured window as the steady state. */

@@ -3,7 +3,7 @@ import type { OutMessage } from '@gridstream/kafka';
 import { RAW_HEADER } from '@gridstream/schema';
 import { cleanupMark, runCleanupSince } from './cleanup.js';
 import { type BenchContext, benchName, cpuMeter, type ResultRow } from './context.js';
-import { freshTopics, produceAll, timeDrain, topicSize } from './kafka-steps.js';
+import { freshTopics, parsedRecordCount, produceAll, timeDrain, topicSize } from './kafka-steps.js';
 import { REPO_ROOT } from './paths.js';
 import { spawnService } from './service-process.js';
 import { formatNumber } from './stats.js';
@@ -142,7 +142,7 @@ async function drainOnce(
   } finally {
     ctx.memory.push(await parser.stop());
   }
-  const produced = await topicSize(ctx.kafka, parsed);
+  const produced = await parsedRecordCount(ctx.kafka, parsed, benchName(ctx, label, 'reader'));
   const deadLetters = await topicSize(ctx.kafka, dlq);
   if (produced !== total * ESS_RECORDS_PER_MESSAGE || deadLetters !== 0) {
     throw new Error(

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Telegraf built from its Go module with only the plugins the bench compares us with (kafka_consumer,
-# json_v2, influxdb): the bench runs it on the writer's topic in the same run. Cached under .local.
+# json_v2, the converter processor that names each reading's measurement, influxdb): the bench runs it on
+# the writer's topic in the same run. Cached under .local.
 # Usage: telegraf.sh install|path
 #   install: `go install` (Go module proxy; ~1–3 min on 2 cores the first time, then cached)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 VERSION="1.39.3"
-TAGS="custom,inputs.kafka_consumer,parsers.json_v2,outputs.influxdb"
+TAGS="custom,inputs.kafka_consumer,parsers.json_v2,processors.converter,outputs.influxdb"
 THOME="$GRIDSTREAM_HOME/telegraf"
 BIN="$THOME/bin/telegraf"
 # The build's version and plugin set: a binary built for another one is rebuilt, not trusted.

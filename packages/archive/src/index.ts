@@ -28,6 +28,9 @@ export {
 } from './parquet-writer.js';
 export {
   type ArchiveRow,
+  checkArchiveRecord,
+  type DecodedArchiveMessage,
+  decodeArchiveMessage,
   decodeArchiveRecord,
   InvalidRecordError,
   recordToRows,

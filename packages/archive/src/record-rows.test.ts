@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decodeArchiveRecord, InvalidRecordError, recordToRows } from './record-rows.js';
+import {
+  decodeArchiveMessage,
+  decodeArchiveRecord,
+  InvalidRecordError,
+  recordToRows,
+} from './record-rows.js';
 import { testRecord } from './test-records.fixture.js';
 
 describe('recordToRows', () => {
@@ -57,5 +62,49 @@ describe('decodeArchiveRecord', () => {
   ])('refuses %s with InvalidRecordError', (_, value, message) => {
     expect(() => decodeArchiveRecord(value)).toThrow(InvalidRecordError);
     expect(() => decodeArchiveRecord(value)).toThrow(message);
+  });
+});
+
+describe('decodeArchiveMessage', () => {
+  const v2 = (records: unknown[]) =>
+    JSON.stringify({
+      v: 2,
+      site: testRecord(0).site,
+      schema: testRecord(0).schema,
+      lineage: testRecord(0).lineage,
+      records,
+    });
+  const entry = (i: number) => {
+    const { v: _v, site: _s, schema: _sc, lineage: _l, ...rest } = testRecord(i);
+    return rest;
+  };
+
+  it('v2: every valid record, the invalid ones apart with their reason, even in a message of one record', () => {
+    const bad = { ...entry(1), fields: { soc: 'high' } };
+    const two = decodeArchiveMessage(v2([entry(0), bad]));
+    expect(two.bundle).toBe(true);
+    expect(two.records).toEqual([testRecord(0)]);
+    expect(two.invalid).toHaveLength(1);
+    expect(two.invalid[0]!.error).toBeInstanceOf(InvalidRecordError);
+    expect(two.invalid[0]!.error.message).toContain('fields.soc');
+
+    const one = decodeArchiveMessage(v2([bad]));
+    expect(one).toMatchObject({ bundle: true, records: [] });
+    expect(one.invalid).toHaveLength(1);
+  });
+
+  it('v1: the record, or the whole message invalid', () => {
+    expect(decodeArchiveMessage(JSON.stringify(testRecord(0)))).toEqual({
+      bundle: false,
+      records: [testRecord(0)],
+      invalid: [],
+    });
+    const bad = decodeArchiveMessage(JSON.stringify({ ...testRecord(0), ts: 'yesterday' }));
+    expect(bad).toMatchObject({ bundle: false, records: [] });
+    expect(bad.invalid).toHaveLength(1);
+  });
+
+  it('a value of neither format throws', () => {
+    expect(() => decodeArchiveMessage('{"v":2,"records":[]}')).toThrow(InvalidRecordError);
   });
 });

@@ -1,4 +1,4 @@
-import { type ParsedRecord, ParsedRecordSchema } from '@gridstream/schema';
+import { decodeParsed, type ParsedRecord, ParsedRecordSchema } from '@gridstream/schema';
 import { isCertainlyValidRecord } from './fast-record.js';
 
 /** One row of the archive table (the long layout of ARCHIVE_COLUMNS): one value of one record. */
@@ -23,9 +23,9 @@ export class InvalidRecordError extends Error {
 }
 
 /**
- * A `telemetry.parsed` message value → the record, checked against the one schema the parser wrote it
- * with. Anything else — not JSON, JSON that is not a record, a value that is not finite — throws
- * InvalidRecordError with a message naming the first problems.
+ * A single-record `telemetry.parsed` value (format v1) → the record, checked against the one schema the
+ * parser wrote it with. Anything else — not JSON, JSON that is not a record, a value that is not finite —
+ * throws InvalidRecordError with a message naming the first problems.
  */
 export function decodeArchiveRecord(value: Buffer | string | null): ParsedRecord {
   if (value === null || value.length === 0) throw new InvalidRecordError('empty message');
@@ -35,6 +35,11 @@ export function decodeArchiveRecord(value: Buffer | string | null): ParsedRecord
   } catch (error) {
     throw new InvalidRecordError(`not JSON: ${(error as Error).message}`);
   }
+  return checkArchiveRecord(json);
+}
+
+/** A decoded record → itself once valid; InvalidRecordError naming the first problems otherwise. */
+export function checkArchiveRecord(json: unknown): ParsedRecord {
   // The common case — a record the parser wrote — is settled without zod; zod decides (and explains) the rest.
   if (isCertainlyValidRecord(json)) return json;
   const parsed = ParsedRecordSchema.safeParse(json);
@@ -46,6 +51,37 @@ export function decodeArchiveRecord(value: Buffer | string | null): ParsedRecord
     throw new InvalidRecordError(`not a parsed record: ${problems}`);
   }
   return parsed.data;
+}
+
+export interface DecodedArchiveMessage {
+  /** Format v2 (records bundled): a record that cannot be archived is dead-lettered alone. */
+  bundle: boolean;
+  /** The valid records, in the message's order. */
+  records: ParsedRecord[];
+  /** Records of the message that cannot be archived, each with the reason (dead-lettered alone). */
+  invalid: { record: unknown; error: InvalidRecordError }[];
+}
+
+/**
+ * A `telemetry.parsed` value of either format (docs/messages.md) → its valid records and its invalid ones.
+ * Throws InvalidRecordError when the value as a whole is neither format.
+ */
+export function decodeArchiveMessage(value: Buffer | string | null): DecodedArchiveMessage {
+  let decoded: ReturnType<typeof decodeParsed>;
+  try {
+    decoded = decodeParsed(value);
+  } catch (error) {
+    throw new InvalidRecordError((error as Error).message);
+  }
+  const out: DecodedArchiveMessage = { bundle: decoded.format === 'v2', records: [], invalid: [] };
+  for (const record of decoded.records) {
+    try {
+      out.records.push(checkArchiveRecord(record));
+    } catch (error) {
+      out.invalid.push({ record, error: error as InvalidRecordError });
+    }
+  }
+  return out;
 }
 
 /**

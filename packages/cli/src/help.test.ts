@@ -39,7 +39,7 @@ describe('gridstream --help', () => {
       const { code, stdout } = await gridstream(...command, '--help');
       expect(code).toBe(0);
       expect(stdout).toMatch(/gridstream/);
-    });
+    }, 30_000);
   }
 
   it('an unknown command exits 2 naming it, Object.prototype keys included', async () => {
@@ -48,5 +48,6 @@ describe('gridstream --help', () => {
       expect(code).toBe(2);
       expect(stderr).toContain(`unknown command: ${name}`);
     }
-  });
+    // Three CLI starts of ~2 s each on a loaded 2-core machine: vitest's default 5 s is not enough.
+  }, 60_000);
 });

@@ -4,6 +4,7 @@ export * from './dead-letter.js';
 export * from './identifiers.js';
 export * from './local-time.js';
 export * from './microgrid.js';
+export * from './parsed-message.js';
 export * from './parsed-record.js';
 export * from './quality.js';
 export * from './raw-headers.js';

@@ -1,7 +1,9 @@
 export { startInProcess } from './in-process.js';
 export {
   createTestTopics,
+  parsedRecordsOf,
   readCommitted,
+  readParsedRecords,
   readTopic,
   removeTestTopics,
   TEST_AMQP_URL,

@@ -8,6 +8,7 @@ import {
   readTopicToEnd,
 } from '@gridstream/kafka';
 import { createLogger, type Logger } from '@gridstream/runtime';
+import { decodeParsedMessage, type ParsedRecord } from '@gridstream/schema';
 import { uniqueName } from './names.js';
 
 /** Where the tests' servers are: the local stack (`make infra-test`) unless the environment says otherwise. */
@@ -82,4 +83,29 @@ export async function readTopic(
   }
   await new Promise((r) => setTimeout(r, expected === 0 ? 3_000 : 500));
   return readCommitted(kafka, topic);
+}
+
+/** The records that parsed-topic messages carry (either format, docs/messages.md), in topic order. */
+export function parsedRecordsOf(messages: InMessage[]): ParsedRecord[] {
+  return messages.flatMap((m) => decodeParsedMessage(m.value));
+}
+
+/**
+ * Like readTopic, for the parsed topic: reads until its messages carry at least `expected` records, then
+ * once more a moment later (so that duplicates would be seen), and returns the records.
+ */
+export async function readParsedRecords(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  timeoutMs = 60_000,
+): Promise<ParsedRecord[]> {
+  const deadline = Date.now() + timeoutMs;
+  let records = parsedRecordsOf(await readCommitted(kafka, topic));
+  while (records.length < expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    records = parsedRecordsOf(await readCommitted(kafka, topic));
+  }
+  await new Promise((r) => setTimeout(r, expected === 0 ? 3_000 : 500));
+  return parsedRecordsOf(await readCommitted(kafka, topic));
 }

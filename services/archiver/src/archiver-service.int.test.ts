@@ -18,7 +18,7 @@ import {
 import { buildHealthApp } from '@gridstream/runtime';
 import { DLQ_HEADER, type ParsedRecord, parsedRecordKey } from '@gridstream/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testRecord } from '../../../packages/archive/src/test-records.fixture.js';
+import { rowCount, testRecord } from '../../../packages/archive/src/test-records.fixture.js';
 import {
   type ComparableRow,
   countByPosition,
@@ -82,8 +82,13 @@ async function freshTopics(): Promise<{ parsed: string; dlq: string }> {
 
 /** What the archive must hold: every record's rows at the partition/offset it was read from. */
 function expectedRows(messages: InMessage[]): ComparableRow[] {
-  return messages.flatMap((m) =>
-    recordToRows(decodeArchiveRecord(m.value), m.partition, BigInt(m.offset)).map(
+  return messages.flatMap((m) => rowsAt(m, [decodeArchiveRecord(m.value)]));
+}
+
+/** The rows of `records`, all at the position of message `m` (the rows of one message share its offset). */
+function rowsAt(m: InMessage, records: ParsedRecord[]): ComparableRow[] {
+  return records.flatMap((record) =>
+    recordToRows(record, m.partition, BigInt(m.offset)).map(
       (r): ComparableRow => [
         r.ts,
         r.site,
@@ -100,6 +105,33 @@ function expectedRows(messages: InMessage[]): ComparableRow[] {
     ),
   );
 }
+
+/**
+ * A parsed-topic message of format v2, written out by hand (docs/messages.md): the records of one raw
+ * message, site and day, keyed by site; site, schema and lineage are said once.
+ */
+function bundle(records: ParsedRecord[], lineage: ParsedRecord['lineage']): OutMessage {
+  const first = records[0]!;
+  return {
+    key: first.site,
+    value: JSON.stringify({
+      v: 2,
+      site: first.site,
+      schema: first.schema,
+      lineage,
+      records: records.map(({ v: _v, site: _site, schema: _schema, lineage: _lineage, ...entry }) => entry),
+    }),
+    headers: { 'gs-schema': first.schema },
+  };
+}
+
+/** A record as a reader of a v2 message sees it: with the message's lineage. */
+const asRead = (r: ParsedRecord, lineage: ParsedRecord['lineage']): ParsedRecord => ({ ...r, lineage });
+const rawLineage = (k: number): ParsedRecord['lineage'] => ({
+  topic: 'telemetry.raw',
+  partition: 0,
+  offset: String(k),
+});
 
 /** Downloads every object of the store and reads it with pyarrow. */
 async function archiveContents(store: ObjectStore) {
@@ -233,6 +265,188 @@ describe('archiver → S3 (moto)', () => {
       const original = bad.find((b) => b.key === letter.key?.toString())!;
       expect(letter.value?.toString()).toBe(String(original.value));
     }
+  });
+});
+
+describe('archiver → S3 (moto), parsed format v2', () => {
+  it('archives every record of v2 messages (mixed with v1 ones) exactly once, all rows under their message’s offset, each offset in one file', async () => {
+    const { parsed, dlq } = await freshTopics();
+    const bucket = uniqueName('gs-archive-v2').toLowerCase();
+    // testRecord(i) has site i % 3 and day i % 4: the records with one i % 12 share site, day and schema.
+    // Each such group of 50 goes out as v2 messages of at most 7 records (8 messages, the last of one).
+    const N = 600;
+    const groups: ParsedRecord[][] = [];
+    for (let c = 0; c < 12; c++) {
+      const same = Array.from({ length: N / 12 }, (_, j) => testRecord(12 * j + c));
+      for (let k = 0; k < same.length; k += 7) groups.push(same.slice(k, k + 7));
+    }
+    expect(groups).toHaveLength(96);
+    const sent = new Map<string, ParsedRecord[]>();
+    const messages = groups.map((g, k) => {
+      const m = bundle(g, rawLineage(k));
+      sent.set(
+        String(m.value),
+        g.map((r) => asRead(r, rawLineage(k))),
+      );
+      return m;
+    });
+    // A topic written partly in each format (a parser switched over mid-stream) reads as one.
+    const singles = Array.from({ length: 30 }, (_, i) => testRecord(N + i));
+    for (const r of singles) sent.set(JSON.stringify(r), [r]);
+    await producer.send(parsed, [...messages.slice(0, 48), ...singles.map(message), ...messages.slice(48)]);
+
+    const env = archiverEnv(parsed, dlq, {
+      ARCHIVE_S3_BUCKET: bucket,
+      ARCHIVE_S3_PREFIX: 'lake/telemetry',
+      ARCHIVE_S3_ENDPOINT: MOTO_URL,
+      ARCHIVE_S3_FORCE_PATH_STYLE: 'true',
+      ARCHIVE_S3_CREATE_BUCKET: 'true',
+      ARCHIVE_TARGET_FILE_BYTES: '20000',
+      ARCHIVE_MAX_FILE_AGE_MS: '2000',
+    });
+    const archiver = await startInProcess('archiver', archiverConfigSchema, startArchiver, env);
+    try {
+      await waitFor(
+        () => uncommitted(env.ARCHIVER_GROUP_ID!, parsed),
+        (n) => n === 0,
+        { what: 'all offsets committed', timeoutMs: 90_000 },
+      );
+      const rowsMetric = await archiver.metrics.getSingleMetric('gridstream_archiver_rows_total')?.get();
+      const expectedRowCount = [...sent.values()].flat().reduce((n, r) => n + rowCount(r), 0);
+      expect(rowsMetric?.values.reduce((n, v) => n + v.value, 0)).toBe(expectedRowCount);
+    } finally {
+      await archiver.stop();
+    }
+
+    const store = createObjectStore(loadStoreEnv(env));
+    const { objects, files, rows } = await archiveContents(store);
+    store.close();
+    const consumed = await readTopic(kafka, parsed, groups.length + singles.length);
+    expect(consumed).toHaveLength(126);
+    const expected = consumed.flatMap((m) => rowsAt(m, sent.get(m.value!.toString('utf8'))!));
+
+    // Per (partition, offset) exactly the rows of all the message's records: nothing lost, nothing twice.
+    const want = countByPosition(expected);
+    const got = countByPosition(rows);
+    expect(want.size).toBe(126);
+    expect(got.size).toBe(want.size);
+    for (const [position, n] of want) expect(got.get(position), position).toBe(n);
+    expect(sortRows(rows)).toEqual(sortRows(expected));
+
+    // One offset, one file (what `archive verify` counts on), and the file's name says its day and offsets.
+    const filesOf = new Map<string, Set<number>>();
+    for (const [k, r] of rows.entries()) {
+      const position = `${r[9]}:${r[10]}`;
+      filesOf.set(position, (filesOf.get(position) ?? new Set()).add(fileOfRow(files, k)));
+    }
+    for (const [position, inFiles] of filesOf) expect(inFiles.size, position).toBe(1);
+    for (const [i, o] of objects.entries()) {
+      const name = parseArchiveObjectKey(o.key)!;
+      const mine = rows.filter((_, k) => fileOfRow(files, k) === i);
+      expect(mine.every((r) => new Date(r[0]).toISOString().slice(0, 10) === name.dt)).toBe(true);
+      expect(mine.every((r) => r[9] === name.partition)).toBe(true);
+      const offsets = mine.map((r) => r[10]);
+      expect(BigInt(Math.min(...offsets))).toBe(name.firstOffset);
+      expect(BigInt(Math.max(...offsets))).toBe(name.lastOffset);
+    }
+    expect(await readTopic(kafka, dlq, 0)).toHaveLength(0);
+  });
+
+  it('dead-letters only the bad record of a v2 message (invalid_record, the record alone) and archives the rest under the message’s offset', async () => {
+    const { parsed, dlq } = await freshTopics();
+    const bucket = uniqueName('gs-archive-v2-bad').toLowerCase();
+    // i % 12 === 1: site-b, 2024-02-29, pv (microgrid.v1). testRecord(10): site-b too, but 2024-03-01.
+    const pv = (j: number) => testRecord(12 * j + 1);
+    const bad = { ...pv(4), fields: { p: 'high' } } as unknown as ParsedRecord;
+    const otherDay = testRecord(10);
+    expect([bad.site, otherDay.site, otherDay.schema]).toEqual(['site-b', 'site-b', pv(0).schema]);
+    expect(otherDay.ts.slice(0, 10)).not.toBe(pv(0).ts.slice(0, 10));
+    const allGood = [pv(0), pv(1), pv(2)];
+    const withBad = [pv(3), bad, pv(5)];
+    const withOtherDay = [pv(6), otherDay, pv(7)];
+    const empty =
+      '{"v":2,"site":"site-b","schema":"microgrid.v1","lineage":{"topic":"telemetry.raw","partition":0,"offset":"3"},"records":[]}';
+    const single = pv(8);
+    const out: OutMessage[] = [
+      bundle(allGood, rawLineage(0)),
+      bundle(withBad, rawLineage(1)),
+      bundle(withOtherDay, rawLineage(2)),
+      { key: 'site-b', value: empty, headers: { 'gs-schema': 'microgrid.v1' } },
+      message(single),
+    ];
+    // One key: one partition, so the offsets are in this order.
+    for (const m of out) m.key = 'site-b';
+    await producer.send(parsed, out);
+
+    const env = archiverEnv(parsed, dlq, {
+      ARCHIVE_S3_BUCKET: bucket,
+      ARCHIVE_S3_ENDPOINT: MOTO_URL,
+      ARCHIVE_S3_FORCE_PATH_STYLE: 'true',
+      ARCHIVE_S3_CREATE_BUCKET: 'true',
+      ARCHIVE_MAX_FILE_AGE_MS: '1500',
+    });
+    const archiver = await startInProcess('archiver', archiverConfigSchema, startArchiver, env);
+    try {
+      await waitFor(
+        () => uncommitted(env.ARCHIVER_GROUP_ID!, parsed),
+        (n) => n === 0,
+        { what: 'all offsets committed', timeoutMs: 60_000 },
+      );
+    } finally {
+      await archiver.stop();
+    }
+
+    const consumed = await readTopic(kafka, parsed, out.length);
+    expect(consumed).toHaveLength(out.length);
+    expect(new Set(consumed.map((m) => m.partition)).size).toBe(1);
+    const [m0, m1, m2, m3, m4] = consumed as [InMessage, InMessage, InMessage, InMessage, InMessage];
+
+    // Three letters: the bad record alone, the record of another day alone, the empty v2 message whole.
+    const letters = await readTopic(kafka, dlq, 3);
+    expect(letters).toHaveLength(3);
+    const byOffset = new Map(letters.map((l) => [l.headers[DLQ_HEADER.sourceOffset], l]));
+    expect([...byOffset.keys()].sort()).toEqual([m1.offset, m2.offset, m3.offset].sort());
+    for (const letter of letters) {
+      expect(letter.headers[DLQ_HEADER.stage]).toBe('archiver');
+      expect(letter.headers[DLQ_HEADER.reason]).toBe('invalid_record');
+      expect(letter.headers[DLQ_HEADER.sourceTopic]).toBe(parsed);
+      expect(letter.headers[DLQ_HEADER.sourcePartition]).toBe(String(m0.partition));
+      expect(letter.key?.toString()).toBe('site-b');
+      expect(letter.headers['gs-schema']).toBe('microgrid.v1');
+    }
+    expect(JSON.parse(byOffset.get(m1.offset)!.value!.toString('utf8'))).toStrictEqual(
+      asRead(bad, rawLineage(1)),
+    );
+    expect(byOffset.get(m1.offset)!.headers[DLQ_HEADER.message]).toMatch(/fields/);
+    expect(JSON.parse(byOffset.get(m2.offset)!.value!.toString('utf8'))).toStrictEqual(
+      asRead(otherDay, rawLineage(2)),
+    );
+    expect(byOffset.get(m2.offset)!.headers[DLQ_HEADER.message]).toMatch(/share their UTC day/);
+    expect(byOffset.get(m3.offset)!.value!.toString('utf8')).toBe(empty);
+
+    // Archived: every good record, each under its message's offset; nothing of the refused records.
+    const store = createObjectStore(loadStoreEnv(env));
+    const { rows } = await archiveContents(store);
+    store.close();
+    const expected = [
+      ...rowsAt(
+        m0,
+        allGood.map((r) => asRead(r, rawLineage(0))),
+      ),
+      ...rowsAt(m1, [pv(3), pv(5)]),
+      ...rowsAt(m2, [pv(6), pv(7)]),
+      ...rowsAt(m4, [single]),
+    ];
+    expect(expected).toHaveLength(8 * 3); // pv records: 3 fields, no flags
+    expect(sortRows(rows)).toEqual(sortRows(expected));
+    expect(countByPosition(rows)).toEqual(
+      new Map([
+        [`${m0.partition}:${m0.offset}`, 9],
+        [`${m1.partition}:${m1.offset}`, 6],
+        [`${m2.partition}:${m2.offset}`, 6],
+        [`${m4.partition}:${m4.offset}`, 3],
+      ]),
+    );
   });
 });
 

@@ -4,7 +4,9 @@ import {
   type ArchiveRow,
   archiveDate,
   archiveObjectKey,
-  decodeArchiveRecord,
+  type DecodedArchiveMessage,
+  decodeArchiveMessage,
+  InvalidRecordError,
   type ObjectStore,
   type ParquetEngine,
   type ParquetFileBuffer,
@@ -116,9 +118,50 @@ export class SupersededError extends Error {
 interface Decoded {
   message: InMessage;
   offset: bigint;
+  /** The rows of the message's valid records (absent: none), all of day `dt`. */
   rows?: ArchiveRow[];
   dt?: string;
-  error?: Error;
+  /** What cannot be archived: the whole message, or single records of a message of several. */
+  letters: { message: InMessage; error: Error }[];
+}
+
+/**
+ * A parsed-topic message → its rows and its dead letters. A record of a message of several (format v2) that
+ * cannot be archived goes alone, as a version-1 record, and the rest is archived. All rows of one offset go to
+ * one file (archive verify counts an offset in two files as a duplicate), so a record whose UTC day differs
+ * from its message's first record — the parser never writes such a message — is refused alone too.
+ */
+function decodeMessage(message: InMessage): Decoded {
+  const offset = BigInt(message.offset);
+  let decoded: DecodedArchiveMessage;
+  try {
+    decoded = decodeArchiveMessage(message.value);
+  } catch (error) {
+    return { message, offset, letters: [{ message, error: error as Error }] };
+  }
+  const alone = (record: unknown): InMessage =>
+    decoded.bundle ? { ...message, value: Buffer.from(JSON.stringify(record)) } : message;
+  const letters = decoded.invalid.map(({ record, error }) => ({ message: alone(record), error }));
+  let rows: ArchiveRow[] | undefined;
+  let dt: string | undefined;
+  for (const record of decoded.records) {
+    const own = recordToRows(record, message.partition, offset);
+    if (own.length === 0) continue;
+    const day = archiveDate(own[0]!.ts);
+    if (dt === undefined) dt = day;
+    else if (day !== dt) {
+      letters.push({
+        message: alone(record),
+        error: new InvalidRecordError(
+          `record of ${day} in a message of ${dt}: the records of one parsed message must share their UTC day`,
+        ),
+      });
+      continue;
+    }
+    if (rows === undefined) rows = own;
+    else for (const row of own) rows.push(row);
+  }
+  return { message, offset, ...(rows ? { rows } : {}), ...(dt ? { dt } : {}), letters };
 }
 
 const handled = <T>(promise: Promise<T>): Promise<T> => {
@@ -230,22 +273,12 @@ export class PartitionArchive {
     if (fresh.length === 0) return this.commitOffset();
     this.startOffset ??= BigInt(fresh[0]!.offset);
 
-    const decoded: Decoded[] = fresh.map((message) => {
-      const offset = BigInt(message.offset);
-      try {
-        const record = decodeArchiveRecord(message.value);
-        const rows = recordToRows(record, message.partition, offset);
-        return { message, offset, rows, dt: rows.length > 0 ? archiveDate(rows[0]!.ts) : undefined };
-      } catch (error) {
-        return { message, offset, error: error as Error };
-      }
-    });
+    const decoded: Decoded[] = fresh.map((message) => decodeMessage(message));
     // Everything that can fail for reasons outside this process happens before any state changes:
     // listing what a previous owner archived, and the dead letters.
     for (const dt of new Set(decoded.map((d) => d.dt))) if (dt !== undefined) await this.recordedRanges(dt);
-    const invalid = decoded.filter((d) => d.error !== undefined);
-    if (invalid.length > 0)
-      await this.shared.hooks.deadLetter(invalid.map((d) => ({ message: d.message, error: d.error! })));
+    const letters = decoded.flatMap((d) => d.letters);
+    if (letters.length > 0) await this.shared.hooks.deadLetter(letters);
 
     let skipped = 0;
     for (const d of decoded) {

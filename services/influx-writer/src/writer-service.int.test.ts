@@ -87,6 +87,35 @@ const message = (r: ParsedRecord, key = parsedRecordKey(r)): OutMessage => ({
   headers: { 'gs-schema': r.schema },
 });
 
+/** The message's own lineage: a v2 message says it once, for all its records (docs/messages.md). */
+const bundleLineage = (k: number): ParsedRecord['lineage'] => ({
+  topic: 'telemetry.raw',
+  partition: 1,
+  offset: String(90_000 + k),
+});
+
+/**
+ * A parsed-topic message of format v2, written out by hand: the records of one raw message, site and day,
+ * keyed by site; site, schema and lineage are said once. What the writer must read back is each record with
+ * the message's site, schema and lineage (`asRead`).
+ */
+function bundle(records: ParsedRecord[], lineage: ParsedRecord['lineage']): OutMessage {
+  const first = records[0]!;
+  expect(records.every((r) => r.site === first.site && r.schema === first.schema)).toBe(true);
+  return {
+    key: first.site,
+    value: JSON.stringify({
+      v: 2,
+      site: first.site,
+      schema: first.schema,
+      lineage,
+      records: records.map(({ v: _v, site: _site, schema: _schema, lineage: _lineage, ...entry }) => entry),
+    }),
+    headers: { 'gs-schema': first.schema },
+  };
+}
+const asRead = (r: ParsedRecord, lineage: ParsedRecord['lineage']): ParsedRecord => ({ ...r, lineage });
+
 let db: TestDatabase;
 let producer: ReliableProducer;
 let admin: ReturnType<typeof kafka.admin>;
@@ -323,6 +352,114 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
     expect(conflict).toBeUndefined();
     expect(await metricValue('gridstream_dead_letters_total', { reason: 'invalid_record' })).toBe(3);
     expect(await metricValue('gridstream_dead_letters_total', { reason: 'sink_rejected' })).toBe(1);
+  });
+
+  it('writes v2 messages (17 records each, keyed by site) as exactly one point per record, with exact values', async () => {
+    // 20 whole reference messages: record(i) for i from a multiple of 51 on, 17 at a time, share site and time.
+    const from = 4_029;
+    const groups = range(0, 20).map((k) => range(from + 17 * k, from + 17 * (k + 1)).map(record));
+    for (const g of groups) expect(new Set(g.map((r) => `${r.site} ${r.ts}`)).size).toBe(1);
+    const total = groups.reduce((n, g) => n + g.length, 0);
+    expect(total).toBe(340);
+    const written = await metricValue('gridstream_writer_points_total');
+
+    await producer.send(
+      PARSED,
+      groups.map((g, k) => bundle(g, bundleLineage(k))),
+    );
+    expectedPoints += total;
+    await waitUntilDrained('v2 messages');
+
+    expect(await points()).toBe(expectedPoints);
+    expect(await metricValue('gridstream_writer_points_total')).toBe(written + total);
+    expect(await topicSize(DLQ)).toBe(expectedLetters);
+    // Every record of the first and the last message, and a few in between, at exact values.
+    for (const r of [...groups[0]!, ...groups[19]!, groups[7]![3]!, groups[12]![16]!])
+      expect(await storedPoint(r), `${r.site} ${r.equipment}/${r.device}/${r.rack ?? '-'} ${r.ts}`).toEqual(
+        expectedPoint(r),
+      );
+  });
+
+  it('dead-letters exactly the refused record of a v2 message, alone, and writes the other records of that message', async () => {
+    // A reference message of 17 records, with a record InfluxDB refuses (a boolean `soc` on `battery`, a
+    // float since the first test) and an invalid one (a field called `time`) among them.
+    const good = range(4_386, 4_403).map(record);
+    const { site, ts } = good[0]!;
+    expect(good.every((r) => r.site === site && r.ts === ts)).toBe(true);
+    const { quality: _quality, ...battery } = SAMPLE_RECORDS[0]!;
+    const conflict: ParsedRecord = {
+      ...battery,
+      site,
+      ts,
+      device: 'conflict-v2',
+      fields: { dc_voltage: 700.5 },
+      flags: { soc: true },
+    };
+    const timeField: ParsedRecord = {
+      ...SAMPLE_RECORDS[0]!,
+      site,
+      ts,
+      device: 'time-field-v2',
+      fields: { time: 1, soc: 2 },
+    };
+    const records = [...good.slice(0, 5), conflict, ...good.slice(5, 11), timeField, ...good.slice(11)];
+    expect(records).toHaveLength(19);
+    const lineage = bundleLineage(100);
+    const out = bundle(records, lineage);
+    const rejectedBefore = await metricValue('gridstream_dead_letters_total', { reason: 'sink_rejected' });
+    const invalidBefore = await metricValue('gridstream_dead_letters_total', { reason: 'invalid_record' });
+
+    const before = await admin.fetchTopicOffsets(PARSED);
+    await producer.send(PARSED, [out]);
+    const after = await admin.fetchTopicOffsets(PARSED);
+    const moved = after.filter((p) => p.high !== before.find((b) => b.partition === p.partition)!.high);
+    expect(moved).toHaveLength(1);
+    const partition = moved[0]!.partition;
+    const offset = before.find((p) => p.partition === partition)!.high;
+    expectedPoints += good.length;
+    expectedLetters += 2;
+    await waitUntilDrained('v2 message with refused records');
+
+    const letters = (await readTopic(kafka, DLQ, expectedLetters)).filter(
+      (l) => l.headers[DLQ_HEADER.sourceTopic] === PARSED && l.headers[DLQ_HEADER.sourceOffset] === offset,
+    );
+    expect(await topicSize(DLQ)).toBe(expectedLetters);
+    expect(letters.map((l) => l.headers[DLQ_HEADER.reason]).sort()).toEqual([
+      'invalid_record',
+      'sink_rejected',
+    ]);
+    for (const letter of letters) {
+      const rejected = letter.headers[DLQ_HEADER.reason] === 'sink_rejected';
+      // The letter holds that record alone, as a v1 record: nothing of what was written.
+      expect(JSON.parse(letter.value!.toString('utf8'))).toStrictEqual(
+        asRead(rejected ? conflict : timeField, lineage),
+      );
+      expect(letter.headers[DLQ_HEADER.message]).toMatch(
+        rejected
+          ? /field type conflict: input field "soc" on measurement "battery" is type boolean, already exists as type float/
+          : /fields\.time/,
+      );
+      expect(letter.headers[DLQ_HEADER.stage]).toBe('influx-writer');
+      expect(letter.headers[DLQ_HEADER.sourcePartition]).toBe(String(partition));
+      expect(letter.key?.toString()).toBe(site);
+      expect(letter.headers['gs-schema']).toBe('microgrid.v1');
+    }
+    expect(await metricValue('gridstream_dead_letters_total', { reason: 'sink_rejected' })).toBe(
+      rejectedBefore + 1,
+    );
+    expect(await metricValue('gridstream_dead_letters_total', { reason: 'invalid_record' })).toBe(
+      invalidBefore + 1,
+    );
+
+    // The other 17 records of the same message are in InfluxDB at exact values; the refused ones are not.
+    expect(await points()).toBe(expectedPoints);
+    for (const r of good)
+      expect(await storedPoint(r), `${r.equipment}/${r.device}/${r.rack ?? '-'}`).toEqual(expectedPoint(r));
+    const [refused] = await queryInflux(
+      db.config,
+      `SELECT * FROM "battery" WHERE device = 'conflict-v2' OR device = 'time-field-v2'`,
+    );
+    expect(refused).toBeUndefined();
   });
 
   it('survives an InfluxDB outage: retries, turns unready, commits nothing, then writes every point once it is back', async () => {

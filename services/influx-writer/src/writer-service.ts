@@ -15,7 +15,7 @@ import {
   runConsumer,
 } from '@gridstream/kafka';
 import { backoffDelay, type RunningService, type ServiceContext, sleep } from '@gridstream/runtime';
-import type { ParsedRecord } from '@gridstream/schema';
+import { decodeParsed, type ParsedRecord } from '@gridstream/schema';
 import { ALARMS_MEASUREMENT, alarmToLine, InvalidAlarmError, parseAlarm } from './alarm-line.js';
 import type { WriterConfig } from './config.js';
 import { type BatchItem, LineBatcher } from './line-batcher.js';
@@ -30,6 +30,23 @@ import { writeWithSplit } from './write-with-split.js';
  * backoff and intake stops once a batch is waiting: nothing is dropped, nothing is skipped. Alarms ride
  * in the same consumer and the same batches as records, so they get exactly the same guarantees.
  */
+/** What a point came from: its Kafka message and, for a message of several records, the record. */
+interface PointRef {
+  message: InMessage;
+  record?: ParsedRecord;
+}
+
+/**
+ * The dead letter of one point: its whole message for a message of one record, else the refused record
+ * alone as a version-1 record (its message's key, headers and position), so that the letter holds what was
+ * refused and nothing that was written.
+ */
+function letterFor(ref: PointRef, reason: 'invalid_record' | 'sink_rejected', message: string): OutMessage {
+  const input = { stage: 'influx-writer' as const, reason, message };
+  if (!ref.record) return deadLetterFor(ref.message, input);
+  return deadLetterFor({ ...ref.message, value: Buffer.from(JSON.stringify(ref.record)) }, input);
+}
+
 export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<RunningService> {
   const { config, logger, metrics, readiness } = ctx;
   const kafka = createKafka(config, logger);
@@ -65,7 +82,7 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
   const stopping = new AbortController();
 
   /** One write, retried until InfluxDB takes it (or refuses lines for good) or the service stops. */
-  const writeLines = async (items: BatchItem<InMessage>[]) => {
+  const writeLines = async (items: BatchItem<PointRef>[]) => {
     for (let attempt = 0; ; attempt++) {
       const timer = writeSeconds.startTimer();
       try {
@@ -89,7 +106,7 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
       }
     }
   };
-  const batcher = new LineBatcher<InMessage>(
+  const batcher = new LineBatcher<PointRef>(
     writeLines,
     config.WRITER_BATCH_SIZE,
     config.WRITER_LINGER_MS,
@@ -145,7 +162,7 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
   };
 
   const handle = async (messages: InMessage[], ctx: BatchContext) => {
-    const items: BatchItem<InMessage>[] = [];
+    const items: BatchItem<PointRef>[] = [];
     const measurements: string[] = [];
     const dlq: OutMessage[] = [];
     for (const message of messages) {
@@ -157,7 +174,7 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
           continue;
         }
         try {
-          items.push({ line: alarmToLine(parseAlarm(message.value)), ref: message });
+          items.push({ line: alarmToLine(parseAlarm(message.value)), ref: { message } });
           measurements.push(ALARMS_MEASUREMENT);
         } catch (error) {
           dlq.push(
@@ -170,23 +187,9 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
         }
         continue;
       }
+      let decoded: ReturnType<typeof decodeParsed>;
       try {
-        const record = JSON.parse(message.value?.toString('utf8') ?? '') as ParsedRecord;
-        // Valid JSON that is not a record (`{}`, `[]`, `"x"`) has no fields or flags, which recordToLine
-        // reads as "nothing to write": without this check it was skipped and committed, gone without a
-        // dead letter.
-        if (
-          typeof record?.fields !== 'object' ||
-          record.fields === null ||
-          typeof record.flags !== 'object' ||
-          record.flags === null
-        ) {
-          throw new Error('not a parsed record: "fields" and "flags" must be objects');
-        }
-        const line = recordToLine(record);
-        if (line === null) continue;
-        items.push({ line, ref: message });
-        measurements.push(record.equipment);
+        decoded = decodeParsed(message.value);
       } catch (error) {
         dlq.push(
           deadLetterFor(message, {
@@ -195,6 +198,31 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
             message: (error as Error).message,
           }),
         );
+        continue;
+      }
+      // A message of records (format v2): a record refused alone is dead-lettered alone.
+      const bundle = decoded.format === 'v2';
+      for (const record of decoded.records) {
+        const ref: PointRef = bundle ? { message, record } : { message };
+        try {
+          // Valid JSON that is not a record (`{}`, `[]`, `"x"`) has no fields or flags, which recordToLine
+          // reads as "nothing to write": without this check it was skipped and committed, gone without a
+          // dead letter.
+          if (
+            typeof record?.fields !== 'object' ||
+            record.fields === null ||
+            typeof record.flags !== 'object' ||
+            record.flags === null
+          ) {
+            throw new Error('not a parsed record: "fields" and "flags" must be objects');
+          }
+          const line = recordToLine(record);
+          if (line === null) continue;
+          items.push({ line, ref });
+          measurements.push(record.equipment);
+        } catch (error) {
+          dlq.push(letterFor(ref, 'invalid_record', (error as Error).message));
+        }
       }
     }
     // Backpressure: a slow or absent InfluxDB stops intake here, not in an ever-growing batch.
@@ -205,9 +233,7 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
       .add(items)
       .then(async (rejected) => {
         for (const r of rejected) {
-          dlq.push(
-            deadLetterFor(r.ref, { stage: 'influx-writer', reason: 'sink_rejected', message: r.message }),
-          );
+          dlq.push(letterFor(r.ref, 'sink_rejected', r.message));
         }
         await sendLetters(dlq);
         for (const letter of dlq)

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { type PointReading, toSamples } from '@gridstream/modbus';
 import { ParsedRecordSchema, SamplesMessageSchema } from '@gridstream/schema';
+import { parsedRecordsOf, readParsedRecords } from '@gridstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  readCommitted,
   readTopic,
   removeTestTopics,
   startInProcess,
@@ -138,16 +140,23 @@ connections:
     let parsedMessages: Awaited<ReturnType<typeof readTopic>>;
     let dlq: Awaited<ReturnType<typeof readTopic>>;
     try {
-      parsedMessages = await readTopic(kafka, names.parsed, produced * RECORDS_PER_POLL, 60_000);
+      // Format v2 (the parser's default): one message per poll (one raw message, one site, one instant)
+      // carrying its 11 records, keyed by site.
+      await readParsedRecords(kafka, names.parsed, produced * RECORDS_PER_POLL, 60_000);
+      parsedMessages = await readCommitted(kafka, names.parsed);
       dlq = await readTopic(kafka, names.dlq, 0, 5_000);
     } finally {
       await parser.stop();
     }
     expect(dlq).toHaveLength(0);
-    expect(parsedMessages).toHaveLength(produced * RECORDS_PER_POLL);
-    const records = parsedMessages.map((m) =>
-      ParsedRecordSchema.parse(JSON.parse(m.value?.toString() ?? '')),
+    expect(parsedMessages).toHaveLength(produced);
+    expect(parsedMessages.every((m) => m.key?.toString() === SITE)).toBe(true);
+    // Message k carries the records of raw message k, and nothing else.
+    expect(parsedMessages.map((m) => parsedRecordsOf([m]).map((r) => r.lineage.offset))).toEqual(
+      raw.map((m) => Array.from({ length: RECORDS_PER_POLL }, () => m.offset)),
     );
+    const records = parsedRecordsOf(parsedMessages).map((r) => ParsedRecordSchema.parse(r));
+    expect(records).toHaveLength(produced * RECORDS_PER_POLL);
     const polls = new Map<string, typeof records>();
     for (const r of records) polls.set(r.ts, [...(polls.get(r.ts) ?? []), r]);
     expect(polls.size).toBe(produced);

@@ -11,11 +11,11 @@ import {
 } from '@gridstream/influx';
 import { createKafka, ReliableProducer } from '@gridstream/kafka';
 import { compileQualityConfig, seriesKey, validateQualityConfig } from '@gridstream/quality';
-import { type ParsedRecord, RAW_HEADER } from '@gridstream/schema';
+import { RAW_HEADER } from '@gridstream/schema';
+import { readParsedRecords } from '@gridstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestTopics,
-  readTopic,
   removeTestTopics,
   startInProcess,
   TEST_INFLUX_URL,
@@ -175,9 +175,7 @@ describe('anomaly fences job against InfluxDB', () => {
           headers: { [RAW_HEADER.schema]: 'samples.v1', [RAW_HEADER.receivedAt]: new Date().toISOString() },
         },
       ]);
-      const parsed = (await readTopic(kafka, kafkaEnv.KAFKA_TOPIC_PARSED, 3)).map(
-        (m) => JSON.parse(m.value!.toString('utf8')) as ParsedRecord,
-      );
+      const parsed = await readParsedRecords(kafka, kafkaEnv.KAFKA_TOPIC_PARSED, 3);
       expect(parsed.map((r) => [r.fields.pressure, r.quality?.pressure])).toEqual([
         [4.1, undefined],
         [4.3, ['anomaly']],

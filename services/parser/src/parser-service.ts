@@ -12,7 +12,7 @@ import {
   topicPartitionCount,
 } from '@gridstream/kafka';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
-import { type ParsedRecord, parsedRecordKey, RAW_HEADER, recordDigest } from '@gridstream/schema';
+import { encodeParsedMessages, type ParsedRecord, RAW_HEADER, recordDigest } from '@gridstream/schema';
 import type { ParserConfig } from './config.js';
 import { DedupStore } from './dedup-store.js';
 import { messageIdentity } from './dedup-window.js';
@@ -151,11 +151,7 @@ export async function startParser(ctx: ServiceContext<ParserConfig>): Promise<Ru
       records,
       ctx.partition,
       async (alarms) => {
-        const parsed: OutMessage[] = new Array(records.length);
-        for (let i = 0; i < records.length; i++) {
-          const record = records[i]!;
-          parsed[i] = { key: parsedRecordKey(record), value: JSON.stringify(record) };
-        }
+        const parsed: OutMessage[] = encodeParsedMessages(records, config.PARSER_PARSED_FORMAT);
         await ctx.commit([
           { topic: config.KAFKA_TOPIC_PARSED, messages: parsed },
           { topic: config.KAFKA_TOPIC_DLQ, messages: dlq },

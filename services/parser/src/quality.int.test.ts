@@ -9,9 +9,11 @@ import {
   RAW_HEADER,
   type Sample,
 } from '@gridstream/schema';
+import { parsedRecordsOf, readParsedRecords } from '@gridstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestTopics,
+  readCommitted,
   readTopic,
   removeTestTopics,
   startInProcess,
@@ -143,9 +145,7 @@ describe('parser quality stage with real Kafka', () => {
         'over_temperature 1 escalated fault @2',
         'over_temperature 1 deescalated warning @3',
       ]);
-      const parsed = (await readTopic(kafka, kafkaEnv.KAFKA_TOPIC_PARSED, 8)).map(
-        (m) => JSON.parse(m.value!.toString('utf8')) as ParsedRecord,
-      );
+      const parsed = await readParsedRecords(kafka, kafkaEnv.KAFKA_TOPIC_PARSED, 8);
       expect(parsed).toHaveLength(8);
       const bank = parsed.filter((r) => r.rack === undefined).sort((a, b) => a.ts.localeCompare(b.ts));
       expect(bank.map((r) => r.quality)).toEqual([
@@ -179,9 +179,8 @@ describe('parser quality stage with real Kafka', () => {
       expect(new Set(alarms.map((e) => e.id))).toEqual(
         new Set([`sionyu/battery/bank/1/over_temperature@${iso(1)}`]),
       );
-      const parsed = (await readTopic(kafka, kafkaEnv.KAFKA_TOPIC_PARSED, 14)).map(
-        (m) => JSON.parse(m.value!.toString('utf8')) as ParsedRecord,
-      );
+      const parsed = await readParsedRecords(kafka, kafkaEnv.KAFKA_TOPIC_PARSED, 14);
+      expect(parsed).toHaveLength(14);
       const bank = parsed.filter((r) => r.rack === undefined).sort((a, b) => a.ts.localeCompare(b.ts));
       // Flatline (3 equal samples): 7000 at t=2 broke the run; the first instance counted t=3, but series
       // state is not carried across a restart (only alarm episodes are), so the run counts t=4, 5, 6.
@@ -196,6 +195,165 @@ describe('parser quality stage with real Kafka', () => {
       ]);
     } finally {
       await second.stop();
+    }
+  }, 180_000);
+});
+
+describe('parsed topic formats (PARSER_PARSED_FORMAT) with real Kafka', () => {
+  it('v1: one message per record keyed by device; default v2: one per raw message, site and UTC day, keyed by site, carrying the same records', async () => {
+    const raw = uniqueName('test.formats.raw');
+    const parsedV1 = uniqueName('test.formats.parsed-v1');
+    const parsedV2 = uniqueName('test.formats.parsed-v2');
+    const dlq = uniqueName('test.formats.dlq');
+    const groupV1 = uniqueName('test-parser-format-v1');
+    const groupV2 = uniqueName('test-parser-format-v2');
+    const topics = [raw, parsedV1, parsedV2, dlq, `${groupV1}.dedup`, `${groupV2}.dedup`];
+    // One partition each: every topic has one total order, so messages and records compare in order.
+    await createTestTopics(kafka, [raw, parsedV1, parsedV2, dlq], 1);
+    // Two sites and two UTC days in one raw message: v2 splits it by site and day, in order of first
+    // appearance (the rack-2 reading joins the first group), so one message per raw message, site and day.
+    const mixed: Sample[] = [
+      { site: 'sionyu', equipment: 'pcs', device: 'pcs1', ts: '2026-11-23T23:59:59.500Z', fields: { p: 1 } },
+      {
+        site: 'other-site',
+        equipment: 'pcs',
+        device: 'pcs1',
+        ts: '2026-11-23T23:59:59.500Z',
+        fields: { p: 2 },
+      },
+      { site: 'sionyu', equipment: 'pcs', device: 'pcs1', ts: '2026-11-24T00:00:00.500Z', fields: { p: 3 } },
+      {
+        site: 'sionyu',
+        equipment: 'battery',
+        device: 'bank',
+        rack: '2',
+        ts: '2026-11-23T23:59:59.750Z',
+        fields: { soc: 40 },
+        flags: { run: true },
+        quality: { soc: ['stale'] },
+      },
+    ];
+    await producer.send(raw, [
+      poll(10, 30),
+      poll(11, 31, 7000),
+      {
+        key: 'sionyu',
+        value: JSON.stringify({ v: 1, samples: mixed }),
+        headers: { [RAW_HEADER.schema]: 'samples.v1', [RAW_HEADER.receivedAt]: new Date().toISOString() },
+      },
+    ]);
+    const parserEnv = (parsed: string, group: string, format?: 'v1') => ({
+      KAFKA_BROKERS: kafkaEnv.KAFKA_BROKERS.join(','),
+      KAFKA_TOPIC_RAW: raw,
+      KAFKA_TOPIC_PARSED: parsed,
+      KAFKA_TOPIC_DLQ: dlq,
+      KAFKA_TOPIC_PARTITIONS: '1',
+      PARSER_GROUP_ID: group,
+      ...(format ? { PARSER_PARSED_FORMAT: format } : {}),
+    });
+    const v1Parser = await startInProcess(
+      'parser',
+      parserConfigSchema,
+      startParser,
+      parserEnv(parsedV1, groupV1, 'v1'),
+    );
+    const v2Parser = await startInProcess(
+      'parser',
+      parserConfigSchema,
+      startParser,
+      parserEnv(parsedV2, groupV2),
+    );
+    try {
+      const offsets = (await readTopic(kafka, raw, 3)).map((m) => m.offset);
+      expect(offsets).toHaveLength(3);
+      const lineage = (k: number) => ({ topic: raw, partition: 0, offset: offsets[k]! });
+
+      // v1: the record itself, one message each, keyed site/equipment/device, in the parser's order.
+      const v1 = await readTopic(kafka, parsedV1, 8, 60_000);
+      expect(v1).toHaveLength(8);
+      const records = v1.map((m) => JSON.parse(m.value!.toString('utf8')) as ParsedRecord);
+      expect(parsedRecordsOf(v1)).toStrictEqual(records);
+      expect(v1.map((m) => m.key?.toString())).toEqual([
+        'sionyu/battery/bank',
+        'sionyu/battery/bank',
+        'sionyu/battery/bank',
+        'sionyu/battery/bank',
+        'sionyu/pcs/pcs1',
+        'other-site/pcs/pcs1',
+        'sionyu/pcs/pcs1',
+        'sionyu/battery/bank',
+      ]);
+      expect(
+        records.map((r) => `${r.v} ${r.site}/${r.equipment}/${r.device}/${r.rack ?? ''} ${r.ts}`),
+      ).toEqual([
+        `1 sionyu/battery/bank/ ${iso(10)}`,
+        `1 sionyu/battery/bank/1 ${iso(10)}`,
+        `1 sionyu/battery/bank/ ${iso(11)}`,
+        `1 sionyu/battery/bank/1 ${iso(11)}`,
+        '1 sionyu/pcs/pcs1/ 2026-11-23T23:59:59.500Z',
+        '1 other-site/pcs/pcs1/ 2026-11-23T23:59:59.500Z',
+        '1 sionyu/pcs/pcs1/ 2026-11-24T00:00:00.500Z',
+        '1 sionyu/battery/bank/2 2026-11-23T23:59:59.750Z',
+      ]);
+      expect(records.map((r) => r.lineage)).toEqual([0, 0, 1, 1, 2, 2, 2, 2].map(lineage));
+      expect(records.map((r) => r.quality)).toEqual([
+        undefined,
+        undefined,
+        { soc: ['out_of_range'] },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        { soc: ['stale'] },
+      ]);
+
+      // v2: 5 messages for the 3 raw messages, keyed by site; decoded, exactly the v1 records (the mixed
+      // message's groups in order of first appearance).
+      const v2 = await readTopic(kafka, parsedV2, 5, 60_000);
+      expect(v2).toHaveLength(5);
+      expect(v2.map((m) => m.key?.toString())).toEqual([
+        'sionyu',
+        'sionyu',
+        'sionyu',
+        'other-site',
+        'sionyu',
+      ]);
+      const values = v2.map((m) => JSON.parse(m.value!.toString('utf8')));
+      expect(values.map((v) => [v.v, v.site, v.schema, v.lineage, v.records.length])).toEqual([
+        [2, 'sionyu', 'samples.v1', lineage(0), 2],
+        [2, 'sionyu', 'samples.v1', lineage(1), 2],
+        [2, 'sionyu', 'samples.v1', lineage(2), 2],
+        [2, 'other-site', 'samples.v1', lineage(2), 1],
+        [2, 'sionyu', 'samples.v1', lineage(2), 1],
+      ]);
+      // The wire format: what a record says on its own, identity and lineage once per message.
+      expect(values[2]).toStrictEqual({
+        v: 2,
+        site: 'sionyu',
+        schema: 'samples.v1',
+        lineage: lineage(2),
+        records: [
+          { equipment: 'pcs', device: 'pcs1', ts: '2026-11-23T23:59:59.500Z', fields: { p: 1 }, flags: {} },
+          {
+            equipment: 'battery',
+            device: 'bank',
+            rack: '2',
+            ts: '2026-11-23T23:59:59.750Z',
+            fields: { soc: 40 },
+            flags: { run: true },
+            quality: { soc: ['stale'] },
+          },
+        ],
+      });
+      expect(parsedRecordsOf(v2)).toStrictEqual([0, 1, 2, 3, 4, 7, 5, 6].map((k) => records[k]));
+      // Nothing else went anywhere: no dead letters, and no duplicates a moment later.
+      expect(await readCommitted(kafka, dlq)).toHaveLength(0);
+      expect(await readCommitted(kafka, parsedV1)).toHaveLength(8);
+      expect(await readCommitted(kafka, parsedV2)).toHaveLength(5);
+    } finally {
+      await v1Parser.stop();
+      await v2Parser.stop();
+      await removeTestTopics(kafka, topics);
     }
   }, 180_000);
 });
