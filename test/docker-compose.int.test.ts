@@ -629,7 +629,8 @@ describe('docker-compose.yml', () => {
       // loadConfig also accepts <NAME>_FILE (a mounted secret) for every declared NAME. A service with an
       // S3 archive also gets the AWS SDK's own credential variables, which are deliberately not ours.
       const sdk = declared.includes('ARCHIVE_S3_BUCKET') ? AWS_SDK_VARIABLES : [];
-      const known = new Set([...declared, ...declared.map((k) => `${k}_FILE`), ...sdk]);
+      // NODE_OPTIONS is Node's own (a heap cap an operator may set), read before any config is.
+      const known = new Set([...declared, ...declared.map((k) => `${k}_FILE`), ...sdk, 'NODE_OPTIONS']);
       const unknown = Object.keys(env).filter((k) => !known.has(k));
       expect(unknown, `${name}: variables its config does not declare`).toEqual([]);
       if (schema) {

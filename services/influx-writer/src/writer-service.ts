@@ -15,7 +15,7 @@ import {
   runConsumer,
 } from '@gridstream/kafka';
 import { backoffDelay, type RunningService, type ServiceContext, sleep } from '@gridstream/runtime';
-import { decodeParsed, type ParsedRecord } from '@gridstream/schema';
+import { decodeParsed } from '@gridstream/schema';
 import { ALARMS_MEASUREMENT, alarmToLine, InvalidAlarmError, parseAlarm } from './alarm-line.js';
 import type { WriterConfig } from './config.js';
 import { type BatchItem, LineBatcher } from './line-batcher.js';
@@ -30,21 +30,26 @@ import { writeWithSplit } from './write-with-split.js';
  * backoff and intake stops once a batch is waiting: nothing is dropped, nothing is skipped. Alarms ride
  * in the same consumer and the same batches as records, so they get exactly the same guarantees.
  */
-/** What a point came from: its Kafka message and, for a message of several records, the record. */
+/**
+ * What a point came from: its Kafka message and, in a message of records (format v2), the record's index.
+ * Not the record itself: the refs live until InfluxDB answers, and holding every decoded record that long
+ * was most of the writer's heap; a refusal (rare) decodes its message again.
+ */
 interface PointRef {
   message: InMessage;
-  record?: ParsedRecord;
+  index?: number;
 }
 
 /**
- * The dead letter of one point: its whole message for a message of one record, else the refused record
- * alone as a version-1 record (its message's key, headers and position), so that the letter holds what was
- * refused and nothing that was written.
+ * The dead letter of one point: its whole message for a v1 message, else the refused record alone as a
+ * version-1 record (its message's key, headers and position), so that the letter holds what was refused and
+ * nothing that was written.
  */
 function letterFor(ref: PointRef, reason: 'invalid_record' | 'sink_rejected', message: string): OutMessage {
   const input = { stage: 'influx-writer' as const, reason, message };
-  if (!ref.record) return deadLetterFor(ref.message, input);
-  return deadLetterFor({ ...ref.message, value: Buffer.from(JSON.stringify(ref.record)) }, input);
+  if (ref.index === undefined) return deadLetterFor(ref.message, input);
+  const record = decodeParsed(ref.message.value).records[ref.index];
+  return deadLetterFor({ ...ref.message, value: Buffer.from(JSON.stringify(record)) }, input);
 }
 
 export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<RunningService> {
@@ -202,8 +207,9 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
       }
       // A message of records (format v2): a record refused alone is dead-lettered alone.
       const bundle = decoded.format === 'v2';
-      for (const record of decoded.records) {
-        const ref: PointRef = bundle ? { message, record } : { message };
+      for (let index = 0; index < decoded.records.length; index++) {
+        const record = decoded.records[index]!;
+        const ref: PointRef = bundle ? { message, index } : { message };
         try {
           // Valid JSON that is not a record (`{}`, `[]`, `"x"`) has no fields or flags, which recordToLine
           // reads as "nothing to write": without this check it was skipped and committed, gone without a
