@@ -112,7 +112,7 @@ soak-short: infra-test build ## the short soak that make test runs: every fault 
 	node soak/dist/main.js --profile short
 
 fuzz: install ## property-based fuzzing of the parser's raw decoding: 1,200,000 inputs (FUZZ_RUNS to change)
-	FUZZ_RUNS=$${FUZZ_RUNS:-1200000} npx vitest run --project unit services/parser/src/parse-raw.fuzz.test.ts
+	FUZZ_RUNS=$${FUZZ_RUNS:-1200000} npx vitest run --project unit packages/parsing/src/parse-raw.fuzz.test.ts
 
 up: ## docker compose: the whole stack where a Docker engine exists
 	docker compose up -d --wait

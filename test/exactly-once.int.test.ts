@@ -10,6 +10,7 @@ import {
   verifyArchive,
 } from '@gridstream/archive-tools';
 import { ReliableProducer } from '@gridstream/kafka';
+import { parseRaw } from '@gridstream/parsing';
 import { type ParsedRecord, RAW_HEADER, recordIdentity } from '@gridstream/schema';
 import {
   createTestTopics,
@@ -26,7 +27,6 @@ import {
   waitFor,
 } from '@gridstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRaw } from '../services/parser/src/parse-raw.js';
 import { createMicrogridSite } from '../services/simulator/src/microgrid-generator.js';
 
 /**

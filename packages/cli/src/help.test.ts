@@ -33,6 +33,7 @@ describe('gridstream --help', () => {
     ['influx'],
     ['import'],
     ['spool'],
+    ['parse'],
   ];
   for (const command of commands) {
     it(`gridstream ${[...command, '--help'].join(' ')} prints its usage and exits 0`, async () => {

@@ -8,6 +8,7 @@ import { runImportCommand } from './import-command.js';
 import { runInfluxCommand } from './influx-command.js';
 import { runModbusCommand } from './modbus-command.js';
 import { runOpcuaCommand } from './opcua-command.js';
+import { runParseCommand } from './parse-command.js';
 import { runQueryCommand } from './query-command.js';
 import { runSpoolCommand } from './spool-command.js';
 import { createTopics, showLag } from './topics-command.js';
@@ -35,6 +36,8 @@ const USAGE = `gridstream <command>
                                 stream CSV/.xlsx rows into telemetry.raw (docs/import.md; --help for all flags)
   spool dump <folder> [--json] [--pending]
                                 what a collector's disk spool holds (and whether Kafka has it)
+  parse <file|->… [--schema microgrid.v1|samples.v1] [--timezone Z] [--json]
+                                decode raw messages offline as the parser would: records and dead letters
 
 Configuration comes from the environment (see docs/configuration.md).`;
 
@@ -74,6 +77,7 @@ const GROUPS: Record<string, CommandGroup> = {
   influx: runInfluxCommand,
   import: runImportCommand,
   spool: runSpoolCommand,
+  parse: runParseCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -11,12 +11,12 @@ import {
   type TransactionalContext,
   topicPartitionCount,
 } from '@gridstream/kafka';
+import { parseRaw, zoneResolver } from '@gridstream/parsing';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
 import { encodeParsedMessages, type ParsedRecord, RAW_HEADER, recordDigest } from '@gridstream/schema';
 import type { ParserConfig } from './config.js';
 import { DedupStore } from './dedup-store.js';
 import { messageIdentity } from './dedup-window.js';
-import { parseRaw, zoneResolver } from './parse-raw.js';
 import { createQualityRuntime } from './quality-runtime.js';
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DEAD_LETTER_REASONS, ParsedRecordSchema, ProblemSchema } from '@gridstream/schema';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMicrogridSite } from '../../simulator/src/microgrid-generator.js';
+import { createMicrogridSite } from '../../../services/simulator/src/microgrid-generator.js';
 import { type ParseResult, parseRaw, zoneResolver } from './parse-raw.js';
 
 /**
