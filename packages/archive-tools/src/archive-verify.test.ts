@@ -5,7 +5,12 @@ import { LocalObjectStore } from '@gridstream/archive';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { archiverKey, exportKey } from './archive-keys.js';
 import { StoreArchiveSource } from './archive-source.js';
-import { formatVerifyReport, verifyArchive } from './archive-verify.js';
+import {
+  formatVerifyReport,
+  type VerifyReport,
+  verifyArchive,
+  verifyReportToJson,
+} from './archive-verify.js';
 import { type FixtureRow, writeFixtureFile } from './test-archive.fixture.js';
 
 const TOPIC = 'telemetry.parsed';
@@ -165,5 +170,100 @@ describe('archive verify', () => {
       }),
     ]);
     expect(report.ok).toBe(false);
+  });
+});
+
+describe('verifyReportToJson', () => {
+  it('is the whole report with every bigint as its decimal string, and survives JSON.stringify', () => {
+    const report: VerifyReport = {
+      range: { from: '2024-03-01' },
+      days: [
+        {
+          dt: '2024-03-01',
+          archiverFiles: 2,
+          archiverRows: 80,
+          records: 40,
+          exportFiles: 0,
+          exportRows: 0,
+          gaps: 1,
+          missingOffsets: 5n,
+          duplicateRecords: 1,
+          duplicateReadings: 0,
+          overlappingRows: 0,
+        },
+      ],
+      partitions: [
+        {
+          partition: 0,
+          expectedFrom: 0n,
+          expectedTo: 9007199254740993n,
+          present: 95n,
+          missing: 5n,
+          committed: null,
+        },
+      ],
+      gaps: [{ partition: 0, from: 40n, to: 44n, count: 5n, dt: '2024-03-01' }],
+      duplicates: [{ partition: 0, offset: 70n, files: ['a.parquet', 'b.parquet'] }],
+      duplicateReadings: [
+        { reading: 's1/pcs/d0//power@2024-03-01T00:00:01.000Z', copies: 2, offsets: ['0:1', '0:2'] },
+      ],
+      unverifiable: [],
+      totals: {
+        gaps: 1,
+        missingOffsets: 5n,
+        duplicateRecords: 1,
+        duplicateReadings: 0,
+        overlappingRows: 0,
+        unverifiableOffsets: 0n,
+      },
+      ok: false,
+    };
+    const json = verifyReportToJson(report);
+    expect(JSON.parse(JSON.stringify(json))).toEqual({
+      range: { from: '2024-03-01' },
+      days: [
+        {
+          dt: '2024-03-01',
+          archiverFiles: 2,
+          archiverRows: 80,
+          records: 40,
+          exportFiles: 0,
+          exportRows: 0,
+          gaps: 1,
+          missingOffsets: '5',
+          duplicateRecords: 1,
+          duplicateReadings: 0,
+          overlappingRows: 0,
+        },
+      ],
+      // Past 2^53 too: a string keeps every digit.
+      partitions: [
+        {
+          partition: 0,
+          expectedFrom: '0',
+          expectedTo: '9007199254740993',
+          present: '95',
+          missing: '5',
+          committed: null,
+        },
+      ],
+      gaps: [{ partition: 0, from: '40', to: '44', count: '5', dt: '2024-03-01' }],
+      duplicates: [{ partition: 0, offset: '70', files: ['a.parquet', 'b.parquet'] }],
+      duplicateReadings: [
+        { reading: 's1/pcs/d0//power@2024-03-01T00:00:01.000Z', copies: 2, offsets: ['0:1', '0:2'] },
+      ],
+      unverifiable: [],
+      totals: {
+        gaps: 1,
+        missingOffsets: '5',
+        duplicateRecords: 1,
+        duplicateReadings: 0,
+        overlappingRows: 0,
+        unverifiableOffsets: '0',
+      },
+      ok: false,
+    });
+    // The report itself is left as it was.
+    expect(report.gaps[0]!.from).toBe(40n);
   });
 });

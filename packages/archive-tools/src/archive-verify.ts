@@ -451,6 +451,33 @@ async function countOverlaps(
   }
 }
 
+/** A value as JSON.parse would give it back: bigints become their decimal strings, nothing else changes. */
+export type BigintsAsStrings<T> = T extends bigint
+  ? string
+  : T extends readonly (infer U)[]
+    ? BigintsAsStrings<U>[]
+    : T extends object
+      ? { [K in keyof T]: BigintsAsStrings<T[K]> }
+      : T;
+
+function bigintsAsStrings<T>(value: T): BigintsAsStrings<T> {
+  if (typeof value === 'bigint') return value.toString() as BigintsAsStrings<T>;
+  if (Array.isArray(value)) return value.map(bigintsAsStrings) as BigintsAsStrings<T>;
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, bigintsAsStrings(v)]),
+    ) as BigintsAsStrings<T>;
+  return value as BigintsAsStrings<T>;
+}
+
+/**
+ * The report for `archive verify --json`: the whole VerifyReport (every gap, duplicate and day, not cut at
+ * a detail limit), with its bigints (offsets, offset counts) as decimal strings so no digit is lost.
+ */
+export function verifyReportToJson(report: VerifyReport): BigintsAsStrings<VerifyReport> {
+  return bigintsAsStrings(report);
+}
+
 /** The report as text: one line per day, then gaps and duplicates in detail (up to `limit` each). */
 export function formatVerifyReport(report: VerifyReport, limit = 50): string {
   const lines: string[] = [];

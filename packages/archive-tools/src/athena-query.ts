@@ -111,6 +111,7 @@ export async function runAthenaQuery(
 
 async function readAllResults(athena: AthenaClient, id: string, maxRows: number): Promise<QueryResult> {
   let columns: string[] = [];
+  let types: string[] = [];
   const rows: (string | null)[][] = [];
   let token: string | undefined;
   let first = true;
@@ -119,7 +120,9 @@ async function readAllResults(athena: AthenaClient, id: string, maxRows: number)
       new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: 1000 }),
     );
     if (first) {
-      columns = (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Label ?? c.Name ?? '');
+      const info = page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
+      columns = info.map((c) => c.Label ?? c.Name ?? '');
+      types = info.map((c) => c.Type ?? 'varchar');
     }
     const pageRows = (page.ResultSet?.Rows ?? []).map((r) =>
       (r.Data ?? []).map((d) => d.VarCharValue ?? null),
@@ -128,12 +131,15 @@ async function readAllResults(athena: AthenaClient, id: string, maxRows: number)
     if (first && pageRows.length > 0 && columns.length > 0 && sameCells(pageRows[0]!, columns))
       pageRows.shift();
     for (const r of pageRows) rows.push(r);
-    if (first && columns.length === 0 && rows.length > 0) columns = rows[0]!.map((_, i) => `_col${i}`);
+    if (first && columns.length === 0 && rows.length > 0) {
+      columns = rows[0]!.map((_, i) => `_col${i}`);
+      types = columns.map(() => 'varchar');
+    }
     first = false;
     token = page.NextToken;
   } while (token && rows.length < maxRows);
   if (rows.length > maxRows) rows.length = maxRows;
-  return { columns, rows };
+  return { columns, rows, types };
 }
 
 function sameCells(row: (string | null)[], columns: string[]): boolean {

@@ -17,6 +17,11 @@ export interface QueryResult {
   columns: string[];
   /** One string per cell (null for SQL NULL), formatted the way Athena prints the same types. */
   rows: (string | null)[][];
+  /**
+   * Each column's SQL type as the engine names it (DuckDB `BIGINT`, `TIMESTAMP WITH TIME ZONE`; Athena
+   * `bigint`, `timestamp`): what `queryResultToJson` types the cells by.
+   */
+  types: string[];
 }
 
 export class ArchiveEngine {
@@ -120,7 +125,7 @@ function readResult(reader: DuckDBResultReader): QueryResult {
   const kinds = columns.map((_, i) => reader.columnTypeId(i));
   const js = reader.getRowsJS();
   const rows = js.map((row) => row.map((v, i) => formatValue(v, kinds[i]!)));
-  return { columns, rows };
+  return { columns, rows, types: columns.map((_, i) => reader.columnType(i).toString()) };
 }
 
 function formatValue(v: unknown, type: DuckDBTypeId): string | null {

@@ -14,6 +14,7 @@ export {
   StoreArchiveSource,
 } from './archive-source.js';
 export {
+  type BigintsAsStrings,
   type DtSummary,
   formatVerifyReport,
   type GapRange,
@@ -21,6 +22,7 @@ export {
   type VerifyOptions,
   type VerifyReport,
   verifyArchive,
+  verifyReportToJson,
 } from './archive-verify.js';
 export {
   AthenaQueryError,
@@ -79,7 +81,15 @@ export {
   type RunQueryResult,
   runQuery,
 } from './query-runner.js';
-export { csvField, formatTable, NULL_TEXT, toCsv } from './result-format.js';
+export {
+  csvField,
+  formatTable,
+  type JsonCell,
+  jsonCell,
+  NULL_TEXT,
+  queryResultToJson,
+  toCsv,
+} from './result-format.js';
 export {
   compactInstant,
   DAY_MS,

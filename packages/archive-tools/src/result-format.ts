@@ -77,3 +77,84 @@ export function toCsv(columns: readonly string[], rows: readonly (readonly (stri
   for (const r of rows) lines.push(columns.map((_, i) => csvField(r[i] ?? null)).join(','));
   return `${lines.join('\n')}\n`;
 }
+
+/** A cell of `queryResultToJson`: typed by its column's SQL type. */
+export type JsonCell = string | number | boolean | null;
+
+/** 64-bit and arbitrary-precision numbers: strings, so no digit is lost in a JavaScript reader. */
+const EXACT_TYPES = new Set([
+  'bigint',
+  'int8',
+  'long',
+  'hugeint',
+  'ubigint',
+  'uhugeint',
+  'decimal',
+  'numeric',
+]);
+const INTEGER_TYPES = new Set([
+  'tinyint',
+  'smallint',
+  'integer',
+  'int',
+  'int1',
+  'int2',
+  'int4',
+  'utinyint',
+  'usmallint',
+  'uinteger',
+]);
+const FLOAT_TYPES = new Set(['double', 'float', 'real', 'float4', 'float8', 'double precision']);
+const TIMESTAMP_TYPES = new Set([
+  'timestamp',
+  'timestamp_s',
+  'timestamp_ms',
+  'timestamp_ns',
+  'timestamp with time zone',
+  'timestamptz',
+]);
+/** `2024-03-01 10:00:00.000`, as both engines print a timestamp (Athena adds ` UTC` with a time zone). */
+const TIMESTAMP_TEXT = /^(\d{4,}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: UTC)?$/;
+
+/** One cell as JSON: what its type says it is, the text as printed where JSON has no such value. */
+export function jsonCell(text: string | null, type: string | undefined): JsonCell {
+  if (text === null) return null;
+  const base = (type ?? '')
+    .toLowerCase()
+    .replace(/\(.*?\)/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (base === 'boolean' || base === 'bool') return text === 'true' ? true : text === 'false' ? false : text;
+  if (EXACT_TYPES.has(base)) return text;
+  if (INTEGER_TYPES.has(base) || FLOAT_TYPES.has(base)) {
+    const n = Number(text);
+    // NaN and ±Infinity are not JSON numbers: they stay text ("NaN", "Infinity", "-Infinity").
+    return text.trim() !== '' && Number.isFinite(n) ? n : text;
+  }
+  if (TIMESTAMP_TYPES.has(base)) {
+    const m = TIMESTAMP_TEXT.exec(text);
+    // Zone-less timestamps are UTC wall time in the archive (and DuckDB runs in UTC): ISO 8601 with Z.
+    // An Athena timestamp with a zone other than UTC stays as Athena printed it.
+    return m ? `${m[1]}T${m[2]}Z` : text;
+  }
+  return text;
+}
+
+/**
+ * A query result as one JSON document: `{"columns": [...], "rows": [[...], ...]}`. Rows are arrays in
+ * column order rather than objects: a result may repeat a column name (`SELECT a.x, b.x`), and an empty
+ * result still says its columns. Cells are typed by their column: integers up to 32 bits, floats and
+ * doubles are numbers (NaN/Infinity as strings), bigint/decimal strings (exact), booleans true/false,
+ * timestamps ISO 8601 UTC (`2024-03-01T10:00:00.000Z`), dates `2024-03-01`, NULL null, anything else
+ * (varchar, arrays, maps, structs) the text as the table shows it.
+ */
+export function queryResultToJson(result: {
+  columns: readonly string[];
+  rows: readonly (readonly (string | null)[])[];
+  types?: readonly string[];
+}): { columns: string[]; rows: JsonCell[][] } {
+  return {
+    columns: [...result.columns],
+    rows: result.rows.map((row) => result.columns.map((_, i) => jsonCell(row[i] ?? null, result.types?.[i]))),
+  };
+}

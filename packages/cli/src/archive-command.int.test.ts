@@ -130,6 +130,96 @@ describe('gridstream archive verify (Kafka)', () => {
     expect(window.text).toContain('OK: no gaps, no duplicates');
   });
 
+  it('--json: the same report as one JSON document, offsets as strings; still exit 1', async () => {
+    // The archive of the test above (written again: same names, same content).
+    await file('2024-03-01', 0, span(5, 11));
+    await file('2024-03-02', 0, span(14, 19));
+    await file('2024-03-01', 1, span(0, 4));
+    await file('2024-03-01', 1, span(4, 9));
+    const env = { KAFKA_BROKERS: TEST_BROKERS.join(','), KAFKA_TOPIC_PARSED: topic };
+    const out = capture();
+    const err = capture();
+    const code = await runArchiveCommand(['verify', '--dir', dir, '--group', group, '--json'], out, {
+      env,
+      err,
+    });
+    expect(err.text).not.toMatch(/gridstream archive/);
+    expect(err.text).toContain('verifying ');
+    expect(code).toBe(1);
+    expect(out.text.split('\n')).toHaveLength(2); // one document, one line
+    const day = { exportFiles: 0, exportRows: 0, overlappingRows: 0 };
+    expect(JSON.parse(out.text)).toEqual({
+      range: {},
+      days: [
+        {
+          dt: '2024-03-01',
+          archiverFiles: 3,
+          records: 17,
+          archiverRows: 18,
+          gaps: 1,
+          missingOffsets: '2',
+          duplicateRecords: 1,
+          // Both partitions hold offsets 5..9 of the same series at the same minutes: 5 readings twice.
+          duplicateReadings: 5,
+          ...day,
+        },
+        {
+          dt: '2024-03-02',
+          archiverFiles: 1,
+          records: 6,
+          archiverRows: 6,
+          gaps: 0,
+          missingOffsets: '0',
+          duplicateRecords: 0,
+          duplicateReadings: 0,
+          ...day,
+        },
+      ],
+      partitions: [
+        { partition: 0, expectedFrom: '5', expectedTo: '19', present: '13', missing: '2', committed: '20' },
+        { partition: 1, expectedFrom: '0', expectedTo: '9', present: '10', missing: '0', committed: '8' },
+      ],
+      gaps: [{ partition: 0, from: '12', to: '13', count: '2', dt: '2024-03-01' }],
+      duplicates: [
+        {
+          partition: 1,
+          offset: '4',
+          files: [archiverKey('2024-03-01', topic, 1, 0n, 4n), archiverKey('2024-03-01', topic, 1, 4n, 9n)],
+        },
+      ],
+      duplicateReadings: span(5, 9).map((o) => ({
+        reading: `s1/pcs/pcs//power@2024-03-01T06:0${o}:00.000Z`,
+        copies: 2,
+        offsets: [`0:${o}`, `1:${o}`],
+      })),
+      unverifiable: [],
+      totals: {
+        gaps: 1,
+        missingOffsets: '2',
+        duplicateRecords: 1,
+        duplicateReadings: 5,
+        overlappingRows: 0,
+        unverifiableOffsets: '0',
+      },
+      ok: false,
+    });
+
+    const window = capture();
+    expect(
+      await runArchiveCommand(
+        ['verify', '--dir', dir, '--group', group, '--from', '2024-03-02', '--to', '2024-03-02', '--json'],
+        window,
+        { env, err: capture() },
+      ),
+    ).toBe(0);
+    expect(JSON.parse(window.text)).toMatchObject({
+      range: { from: '2024-03-02', to: '2024-03-02' },
+      gaps: [],
+      duplicates: [],
+      ok: true,
+    });
+  });
+
   it('offsets the archiver committed but that are not in the archive are a gap', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'gs-verify-empty-'));
     try {

@@ -9,6 +9,7 @@ import {
   toolsEnvSchema,
   utcDate,
   verifyArchive,
+  verifyReportToJson,
 } from '@gridstream/archive-tools';
 import { loadConfig } from '@gridstream/config';
 import { createKafka, kafkaEnvShape } from '@gridstream/kafka';
@@ -25,7 +26,7 @@ import {
 } from './archive-cli-io.js';
 
 const USAGE = `gridstream archive verify [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--dir archive-folder]
-                          [--group archiver-group] [--no-kafka]
+                          [--group archiver-group] [--no-kafka] [--json]
 
   Reconciles the archive with Kafka, per partition of KAFKA_TOPIC_PARSED: every offset that holds a
   committed record, from the topic's earliest offset to the archiver group's committed offset − 1, must
@@ -35,7 +36,11 @@ const USAGE = `gridstream archive verify [--from YYYY-MM-DD] [--to YYYY-MM-DD] [
   duplicate readings (the same site/device/field/ts in rows of different offsets) and exported rows that
   repeat archiver rows. Exit code 1 when there is any.
   --group      the archiver's consumer group (default ARCHIVER_GROUP_ID or gridstream-archiver)
-  --no-kafka   check the archive on its own (every missing inner offset counts as a gap)`;
+  --no-kafka   check the archive on its own (every missing inner offset counts as a gap)
+  --json       the report as one JSON document instead of the text: {"range", "days", "partitions", "gaps",
+               "duplicates", "duplicateReadings", "unverifiable", "totals", "ok"}: every gap and duplicated
+               offset (duplicate readings: the first 50, counted in full in totals); offsets and offset
+               counts (64-bit) as strings. Same exit code.`;
 
 const verifyEnv = z.object({
   ...kafkaEnvShape,
@@ -50,7 +55,9 @@ export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo 
     out.write(`${USAGE}\n`);
     return sub === undefined ? EXIT_USAGE : 0;
   }
-  return runCommand(`archive ${sub}`, USAGE, out, err, async () => {
+  // With --json, stdout is the report or nothing: a usage mistake goes to stderr.
+  const json = rest.includes('--json');
+  return runCommand(`archive ${sub}`, USAGE, json ? err : out, err, async () => {
     if (sub !== 'verify') throw new UsageError(`unknown command "${sub}"`);
     const { values, positionals } = parseCommandArgs(rest, {
       from: { type: 'string' },
@@ -58,6 +65,7 @@ export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo 
       dir: { type: 'string' },
       group: { type: 'string' },
       'no-kafka': { type: 'boolean' },
+      json: { type: 'boolean' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const range: DtRange = {};
@@ -69,7 +77,13 @@ export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo 
     let kafka: KafkaPartitionOffsets[] | undefined;
     let recordOffsets: ReturnType<typeof kafkaRecordOffsets> | undefined;
     if (!values['no-kafka']) {
-      const client = createKafka(kafkaCfg, createLogger({ service: 'cli', level: 'warn' }));
+      // The client's warnings are pino lines on stdout by default; with --json stdout is the report alone.
+      const logger = createLogger({
+        service: 'cli',
+        level: 'warn',
+        ...(values.json ? { destination: err } : {}),
+      });
+      const client = createKafka(kafkaCfg, logger);
       kafka = await fetchArchiverOffsets(
         client,
         values.group ?? kafkaCfg.ARCHIVER_GROUP_ID,
@@ -87,7 +101,9 @@ export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo 
       ...(kafka ? { kafka } : {}),
       ...(recordOffsets ? { recordOffsets } : {}),
     });
-    out.write(`${formatVerifyReport(report)}\n`);
+    out.write(
+      values.json ? `${JSON.stringify(verifyReportToJson(report))}\n` : `${formatVerifyReport(report)}\n`,
+    );
     return report.ok ? 0 : 1;
   });
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import { ConfigError } from '@gridstream/config';
 import { createLogger, EXIT_CONFIG } from '@gridstream/runtime';
 import { runArchiveCommand } from './archive-command.js';
@@ -16,19 +17,21 @@ import { createTopics, showLag } from './topics-command.js';
 const USAGE = `gridstream <command>
 
   topics create                 create telemetry.raw/parsed/dlq/alarms (alarms compacted; KAFKA_TOPIC_* / KAFKA_TOPIC_PARTITIONS / KAFKA_REPLICATION_FACTOR)
-  topics lag <group> [topic…]   consumer lag per partition
-  modbus probe --host H --unit U --address A --count N [--profile file.yaml]
+  topics lag <group> [topic…] [--json]
+                                consumer lag per partition (--json: {"group", "partitions": [{"group", "topic",
+                                "partition", "committed", "end", "lag"}], "total"}; offsets as strings)
+  modbus probe --host H --unit U --address A --count N [--profile file.yaml] [--json]
                                 raw registers and every decoding side by side
-  opcua browse <endpoint> [--depth N] [--security …]
+  opcua browse <endpoint> [--depth N] [--security …] [--json]
                                 the server's address space as a tree
   opcua cert                    the collector's application certificate: thumbprint and path
   glue create-table [--check]   the archive's Glue table (partition projection: no crawler needed)
   glue crawler [--timeout s]    create and run a Glue crawler over the archive (the original workflow)
-  query "<SQL>" | --file f.sql [--engine athena|duckdb] [--out f.csv] [--from d --to d --dir path]
+  query "<SQL>" | --file f.sql [--engine athena|duckdb] [--out f.csv] [--from d --to d --dir path] [--json]
                                 SQL over the archive: Athena, or the same SQL offline on DuckDB
   export --from <date|ISO> --to <…> [--format archive|csv] [--measurement m]… [--out dir] [--tz zone]
                                 backfill the archive (or daily CSV files) from InfluxDB
-  archive verify [--from d] [--to d] [--dir path] [--group g] [--no-kafka]
+  archive verify [--from d] [--to d] [--dir path] [--group g] [--no-kafka] [--json]
                                 gaps and duplicates between the archive and the consumed offsets
   influx retention --days N [--yes]
                                 keep N days hot in InfluxDB
@@ -39,6 +42,7 @@ const USAGE = `gridstream <command>
   parse <file|->… [--schema microgrid.v1|samples.v1] [--timezone Z] [--json]
                                 decode raw messages offline as the parser would: records and dead letters
 
+With --json a command prints one JSON document on stdout and nothing else (its own --help has the shape).
 Configuration comes from the environment (see docs/configuration.md).`;
 
 type Io = { write(s: string): void };
@@ -52,13 +56,35 @@ async function topics(argv: string[], out: Io): Promise<number> {
     return 0;
   }
   const [sub, ...rest] = argv;
-  const logger = createLogger({ service: 'cli', level: 'warn' });
   if (sub === 'create') {
+    const logger = createLogger({ service: 'cli', level: 'warn' });
     out.write(`${await createTopics(process.env, logger)}\n`);
     return 0;
   }
-  if (sub === 'lag' && rest[0]) {
-    out.write(`${await showLag(process.env, logger, rest[0], rest.slice(1))}\n`);
+  if (sub === 'lag') {
+    // With --json stdout holds the document alone: usage mistakes and the client's logs (pino writes to
+    // stdout by default) go to stderr.
+    const json = rest.includes('--json');
+    const messages = json ? process.stderr : out;
+    let parsed: { values: { json?: boolean }; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+    } catch (error) {
+      messages.write(`gridstream topics lag: ${(error as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    const [group, ...topicNames] = parsed.positionals;
+    if (!group) {
+      messages.write(`${USAGE}\n`);
+      return 2;
+    }
+    const asJson = parsed.values.json === true;
+    const logger = createLogger({
+      service: 'cli',
+      level: 'warn',
+      ...(asJson ? { destination: process.stderr } : {}),
+    });
+    out.write(`${await showLag(process.env, logger, group, topicNames, { json: asJson })}\n`);
     return 0;
   }
   out.write(`${USAGE}\n`);

@@ -152,6 +152,77 @@ describe('gridstream modbus probe', () => {
     expect(cells(rowOf(text, 105))).toEqual(['105', '0x4400', '17408', '17408']);
   });
 
+  it('--json: the registers and every decoding as one JSON document; errors on stderr only', async () => {
+    const c = capture();
+    const e = capture();
+    const args = ['--host', '127.0.0.1', '--port', String(port), '--unit', '1', '--address', '100'];
+    const code = await runModbusCommand(['probe', ...args, '--count', '6', '--json'], c.out, e.out);
+    expect(e.text()).toBe('');
+    expect(code).toBe(0);
+    expect(c.text().split('\n')).toHaveLength(2); // one document, one line
+    const json = JSON.parse(c.text());
+    expect(json).toMatchObject({
+      host: '127.0.0.1',
+      port,
+      unit: 1,
+      function: 'holding',
+      address: 100,
+      count: 6,
+      profile: null,
+    });
+    expect(typeof json.ms).toBe('number');
+    expect(json.registers.map((r: { address: number }) => r.address)).toEqual([100, 101, 102, 103, 104, 105]);
+    const asJson = (hex: string) => {
+      const [int32, uint32, float32] = expectedPair(hex);
+      return { int32: Number(int32), uint32: Number(uint32), float32: Number(float32) };
+    };
+    // The values the table test checks.
+    expect(json.registers[0]).toEqual({
+      address: 100,
+      value: 0x4049,
+      hex: '0x4049',
+      uint16: 16457,
+      int16: 16457,
+      pair: {
+        ABCD: { int32: 1078530011, uint32: 1078530011, float32: Number('3.1415927') },
+        CDAB: asJson('0fdb4049'),
+        BADC: asJson('4940db0f'),
+        DCBA: asJson('db0f4940'),
+      },
+      points: [],
+      within: [],
+    });
+    expect(json.registers[2]).toMatchObject({ hex: '0xFF9C', uint16: 65436, int16: -100 });
+    expect(json.registers[3]).toMatchObject({ hex: '0x9C40', uint16: 40000, int16: -25536 });
+    expect(json.registers[4].pair.CDAB).toEqual({ int32: 1140854784, uint32: 1140854784, float32: 512.25 });
+    expect(json.registers[4].pair.ABCD).toEqual(asJson('10004400'));
+    expect(json.registers[5]).toEqual({
+      address: 105,
+      value: 0x4400,
+      hex: '0x4400',
+      uint16: 17408,
+      int16: 17408,
+      pair: null,
+      points: [],
+      within: [],
+    });
+
+    // A failure prints nothing on stdout: the message goes to stderr, the exit code is the table's.
+    const closed = await freePort();
+    const refusedOut = capture();
+    const refusedErr = capture();
+    const refusedArgs = ['--host', '127.0.0.1', '--port', String(closed), '--unit', '1', '--address', '0'];
+    expect(
+      await runModbusCommand(
+        ['probe', ...refusedArgs, '--count', '1', '--json'],
+        refusedOut.out,
+        refusedErr.out,
+      ),
+    ).toBe(1);
+    expect(refusedOut.text()).toBe('');
+    expect(refusedErr.text()).toContain(`cannot connect to 127.0.0.1:${closed}: connection refused`);
+  });
+
   it('decodes the pair in all four orders', async () => {
     const { text } = await run([
       'probe',

@@ -2,14 +2,19 @@ import { parseArgs } from 'node:util';
 import {
   type DeviceProfile,
   decodePoint,
+  decodePointBit,
   decodeRegisters,
   describeModbusError,
   loadProfile,
   MAX_BITS_PER_READ,
   MAX_REGISTERS_PER_READ,
   type ModbusFunction,
+  type PointRange,
+  type PointReading,
+  type PointType,
   type ProfilePoint,
   REGISTER_ORDERS,
+  type RegisterOrder,
 } from '@gridstream/modbus';
 import modbusSerial from 'modbus-serial';
 
@@ -18,7 +23,7 @@ const ModbusRTU = modbusSerial.default;
 type ModbusClient = InstanceType<typeof ModbusRTU>;
 
 const USAGE = `gridstream modbus probe --host H [--port 502] --unit U --address A --count N
-                         [--function holding|input|coil|discrete] [--profile file.yaml] [--timeout ms]
+                         [--function holding|input|coil|discrete] [--profile file.yaml] [--timeout ms] [--json]
 
   Reads N registers (or bits) from A and prints each raw word with every decoding side by side:
   uint16/int16, and int32/uint32/float32 of the pair starting there in all four word orders
@@ -26,7 +31,19 @@ const USAGE = `gridstream modbus probe --host H [--port 502] --unit U --address 
   scale, unit, range and decoded value, so a new device's map can be checked before it is collected.
 
   Addresses are 0-based protocol addresses (holding register "40001" is --address 0); 0x… is accepted.
-  --unit defaults to the profile's unitId when --profile is given. --function defaults to holding.`;
+  --unit defaults to the profile's unitId when --profile is given. --function defaults to holding.
+
+  --json prints one JSON document instead of the table (errors go to stderr; same exit codes):
+    {"host", "port", "unit", "function", "address", "count", "ms", "profile": file|null,
+     "registers": [{"address", "value" (the raw word), "hex", "uint16", "int16",
+                    "pair": null | {"ABCD"|"CDAB"|"BADC"|"DCBA": {"int32", "uint32", "float32"}},
+                    "points": [...], "within": [{"point", "word"}]}]}
+    or, for coils and discrete inputs, "bits": [{"address", "value": true|false, "points": [...]}].
+    "pair" decodes the register and the next one (null for the last). A point is the profile's point
+    starting at that address: {"name", "equipment", "device", "rack"?, "type", "bit"?, "order", "words",
+    "scale", "offset", "unit"?, "range"?, "reading": null | {"value"?, "bad", "reason"?, "outOfRange"}}
+    (reading null when not all of its registers were read); "within" names the points covering it.
+    A float32 that is NaN or ±Infinity is the string "NaN", "Infinity" or "-Infinity".`;
 
 const FUNCTIONS: Record<string, ModbusFunction> = {
   holding: 'holding',
@@ -47,6 +64,8 @@ export interface ProbeOptions {
   timeoutMs: number;
   profile?: DeviceProfile;
   profilePath?: string;
+  /** Print the JSON document of `probeToJson` instead of the table. */
+  json?: boolean;
 }
 
 /** A mistake on the command line: printed with the usage, exit code 2. */
@@ -80,6 +99,7 @@ async function parseProbeArgs(argv: string[]): Promise<ProbeOptions> {
         function: { type: 'string', default: 'holding' },
         profile: { type: 'string' },
         timeout: { type: 'string', default: '2000' },
+        json: { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -105,6 +125,7 @@ async function parseProbeArgs(argv: string[]): Promise<ProbeOptions> {
     ),
     fn,
     timeoutMs: integer('timeout', values.timeout as string, 1, 600_000),
+    json: values.json === true,
   };
   if (options.address + options.count > 65536)
     throw new UsageError('--address + --count runs past address 65535');
@@ -121,8 +142,15 @@ async function parseProbeArgs(argv: string[]): Promise<ProbeOptions> {
   return options;
 }
 
-/** `gridstream modbus …`; `argv` starts after `modbus`. Returns the exit code; never throws. */
-export async function runModbusCommand(argv: string[], out: { write(s: string): void }): Promise<number> {
+/**
+ * `gridstream modbus …`; `argv` starts after `modbus`. Returns the exit code; never throws. With --json,
+ * `out` gets the JSON document alone and every message goes to `err`.
+ */
+export async function runModbusCommand(
+  argv: string[],
+  out: { write(s: string): void },
+  err: { write(s: string): void } = process.stderr,
+): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     out.write(`${USAGE}\n`);
@@ -136,28 +164,33 @@ export async function runModbusCommand(argv: string[], out: { write(s: string): 
     out.write(`${USAGE}\n`);
     return 0;
   }
+  const messages = rest.includes('--json') ? err : out;
   let options: ProbeOptions;
   try {
     options = await parseProbeArgs(rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      out.write(`gridstream modbus probe: ${error.message}\n\n${USAGE}\n`);
+      messages.write(`gridstream modbus probe: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }
-    out.write(`gridstream modbus probe: ${(error as Error).message}\n`);
+    messages.write(`gridstream modbus probe: ${(error as Error).message}\n`);
     return 2;
   }
-  return probe(options, out);
+  return probe(options, out, messages);
 }
 
-async function probe(options: ProbeOptions, out: { write(s: string): void }): Promise<number> {
+async function probe(
+  options: ProbeOptions,
+  out: { write(s: string): void },
+  messages: { write(s: string): void },
+): Promise<number> {
   const where = `${options.host}:${options.port}`;
   const client = new ModbusRTU();
   try {
     try {
       await connectWithin(client, options);
     } catch (error) {
-      out.write(
+      messages.write(
         `gridstream modbus probe: cannot connect to ${where}: ${describeModbusError(error).message}\n`,
       );
       return 1;
@@ -171,13 +204,15 @@ async function probe(options: ProbeOptions, out: { write(s: string): void }): Pr
     } catch (error) {
       const info = describeModbusError(error);
       const what = info.kind === 'exception' ? 'the device answered with' : 'the read failed:';
-      out.write(
+      messages.write(
         `gridstream modbus probe: ${where} unit ${options.unit}, ${functionLabel(options.fn)} ${options.address} (${options.count}): ${what} ${info.message}\n`,
       );
       return 1;
     }
     const ms = Math.round(performance.now() - started);
-    out.write(formatProbe(options, data, ms));
+    out.write(
+      options.json ? `${JSON.stringify(probeToJson(options, data, ms))}\n` : formatProbe(options, data, ms),
+    );
     return 0;
   } finally {
     await closeQuietly(client);
@@ -370,4 +405,147 @@ export function formatProbe(options: ProbeOptions, data: number[] | boolean[], m
   const tail =
     "(32-bit columns decode the register and the next one; read one more register for the last row's pair)";
   return `${head}\n\n${table(rows, new Set([0, 2, 3, 5, 6, 7]))}\n${tail}\n`;
+}
+
+/** A float32 for JSON: the shortest number that reads back as it; NaN and ±Infinity as strings. */
+function float32Json(value: number): number | string {
+  return Number.isFinite(value) ? Number(formatFloat32(value)) : String(value);
+}
+
+/** A profile point of `probe --json`, with what the read gives for it. */
+export interface ProbePointJson {
+  name: string;
+  equipment: string;
+  device: string;
+  rack?: string;
+  type: PointType;
+  bit?: number;
+  order: RegisterOrder;
+  words: number;
+  scale: number;
+  offset: number;
+  unit?: string;
+  range?: PointRange;
+  /** null when the read does not hold all of the point's registers (or a bool point sits on registers). */
+  reading: { value?: number | string | boolean; bad: boolean; reason?: string; outOfRange: boolean } | null;
+}
+
+export type PairJson = Record<RegisterOrder, { int32: number; uint32: number; float32: number | string }>;
+
+export interface ProbeJson {
+  host: string;
+  port: number;
+  unit: number;
+  function: ModbusFunction;
+  address: number;
+  count: number;
+  /** How long the read took. */
+  ms: number;
+  profile: string | null;
+  registers?: {
+    address: number;
+    /** The raw word, 0..65535. */
+    value: number;
+    hex: string;
+    uint16: number;
+    int16: number;
+    /** This register and the next one as 32 bits, in every word order; null for the last one read. */
+    pair: PairJson | null;
+    points: ProbePointJson[];
+    /** Points that cover this register without starting at it: which of their words it is (1-based). */
+    within: { point: string; word: number }[];
+  }[];
+  bits?: { address: number; value: boolean; points: ProbePointJson[] }[];
+}
+
+function pointJson(point: ProfilePoint, reading: PointReading | null): ProbePointJson {
+  const json: ProbePointJson = {
+    name: point.name,
+    equipment: point.equipment,
+    device: point.device,
+    ...(point.rack === undefined ? {} : { rack: point.rack }),
+    type: point.type,
+    ...(point.bit === undefined ? {} : { bit: point.bit }),
+    order: point.order,
+    words: point.words,
+    scale: point.scale,
+    offset: point.offset,
+    ...(point.unit === undefined ? {} : { unit: point.unit }),
+    ...(point.range === undefined ? {} : { range: point.range }),
+    reading: null,
+  };
+  if (reading) {
+    json.reading = {
+      ...(reading.value === undefined ? {} : { value: reading.value }),
+      bad: reading.bad,
+      ...(reading.reason === undefined ? {} : { reason: reading.reason }),
+      outOfRange: reading.outOfRange,
+    };
+  }
+  return json;
+}
+
+/** The result of a successful read as `--json` prints it (pure; the same decodings as `formatProbe`). */
+export function probeToJson(options: ProbeOptions, data: number[] | boolean[], ms: number): ProbeJson {
+  const head = {
+    host: options.host,
+    port: options.port,
+    unit: options.unit,
+    function: options.fn,
+    address: options.address,
+    count: options.count,
+    ms,
+    profile: options.profilePath ?? null,
+  };
+  const points = options.profile?.points.filter((p) => p.function === options.fn) ?? [];
+  if (options.fn === 'coil' || options.fn === 'discrete_input') {
+    return {
+      ...head,
+      bits: (data as boolean[]).map((bit, i) => {
+        const address = options.address + i;
+        return {
+          address,
+          value: Boolean(bit),
+          points: points
+            .filter((p) => p.address === address)
+            .map((p) => pointJson(p, p.type === 'bool' ? decodePointBit(p, bit) : null)),
+        };
+      }),
+    };
+  }
+  const words = (data as number[]).map((w) => w & 0xffff);
+  return {
+    ...head,
+    registers: words.map((word, i) => {
+      const address = options.address + i;
+      let pair: PairJson | null = null;
+      if (i + 1 < words.length) {
+        const orders: Partial<PairJson> = {};
+        for (const order of REGISTER_ORDERS) {
+          orders[order] = {
+            int32: decodeRegisters(words, 'int32', order, {}, i) as number,
+            uint32: decodeRegisters(words, 'uint32', order, {}, i) as number,
+            float32: float32Json(decodeRegisters(words, 'float32', order, {}, i) as number),
+          };
+        }
+        pair = orders as PairJson;
+      }
+      return {
+        address,
+        value: word,
+        hex: `0x${word.toString(16).toUpperCase().padStart(4, '0')}`,
+        uint16: decodeRegisters(words, 'uint16', 'ABCD', {}, i) as number,
+        int16: decodeRegisters(words, 'int16', 'ABCD', {}, i) as number,
+        pair,
+        points: points
+          .filter((p) => p.address === address)
+          .map((p) =>
+            pointJson(p, p.type !== 'bool' && i + p.words <= words.length ? decodePoint(p, words, i) : null),
+          ),
+        within: points
+          .filter((p) => p.type !== 'bit' && p.address < address && address < p.address + p.words)
+          .map((p) => ({ point: p.name, word: address - p.address + 1 })),
+      };
+    }),
+  };
 }

@@ -58,6 +58,89 @@ describe('gridstream opcua', () => {
     );
   });
 
+  it('browse --json: the same tree as nested objects, stdout holding only the document', async () => {
+    let text = '';
+    let errText = '';
+    const code = await runOpcuaCommand(
+      ['browse', sim.endpointUrl, '--depth', '4', '--pki', pki, '--json'],
+      { write: (s) => (text += s) },
+      { write: (s) => (errText += s) },
+    );
+    expect(errText).toBe('');
+    expect(code).toBe(0);
+    expect(text.split('\n')).toHaveLength(2); // one document, one line
+    interface Node {
+      nodeId: string;
+      browseName: string;
+      displayName: string;
+      nodeClass: string;
+      dataType?: string;
+      value?: unknown;
+      status?: string;
+      sourceTimestamp?: string;
+      collapsed?: string;
+      children: Node[];
+    }
+    const root: Node = JSON.parse(text);
+    const find = (n: Node, id: string): Node | undefined =>
+      n.nodeId === id ? n : n.children.map((c) => find(c, id)).find((x) => x !== undefined);
+    // The nodes the tree test checks.
+    expect(root).toMatchObject({
+      nodeId: 'ns=0;i=85',
+      browseName: 'Objects',
+      displayName: 'Objects',
+      nodeClass: 'Object',
+    });
+    expect(root.children.find((c) => c.browseName === 'Server')).toEqual({
+      nodeId: 'ns=0;i=2253',
+      browseName: 'Server',
+      displayName: 'Server',
+      nodeClass: 'Object',
+      collapsed: 'standard node',
+      children: [],
+    });
+    expect(root.children.at(-1)).toMatchObject({
+      nodeId: 'ns=2;s=Microgrid',
+      browseName: '2:Microgrid',
+      displayName: 'Microgrid',
+      nodeClass: 'Object',
+    });
+    const soc = find(root, 'ns=2;s=Microgrid/Site01/Battery01/SOC');
+    expect(soc).toEqual({
+      nodeId: 'ns=2;s=Microgrid/Site01/Battery01/SOC',
+      browseName: '2:SOC',
+      displayName: 'SOC',
+      nodeClass: 'Variable',
+      dataType: 'Double',
+      value: expect.any(Number),
+      status: 'Good',
+      sourceTimestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      children: [],
+    });
+    const fault = find(root, 'ns=2;s=Microgrid/Site01/PCS01/Fault');
+    expect(fault).toMatchObject({
+      browseName: '2:Fault',
+      nodeClass: 'Variable',
+      dataType: 'Boolean',
+      status: 'Good',
+    });
+    expect(typeof fault?.value).toBe('boolean');
+
+    // A failure: nothing on stdout, the reason on stderr, exit 1 as without --json.
+    const closed = await freePort();
+    let refusedOut = '';
+    let refusedErr = '';
+    expect(
+      await runOpcuaCommand(
+        ['browse', `opc.tcp://127.0.0.1:${closed}`, '--pki', pki, '--json'],
+        { write: (s) => (refusedOut += s) },
+        { write: (s) => (refusedErr += s) },
+      ),
+    ).toBe(1);
+    expect(refusedOut).toBe('');
+    expect(refusedErr).toMatch(/connection refused/);
+  });
+
   it('browse from a browse path, over SignAndEncrypt with a password', async () => {
     process.env.GS_TEST_OPCUA_PW = 'pw-123';
     const { code, text } = await run(

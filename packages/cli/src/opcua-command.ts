@@ -29,6 +29,8 @@ import {
   type NodeId,
   type ReferenceDescription,
   resolveNodeId,
+  type Variant,
+  VariantArrayType,
 } from 'node-opcua-client';
 
 type Out = { write(s: string): void };
@@ -36,7 +38,7 @@ type Out = { write(s: string): void };
 const USAGE = `gridstream opcua browse <opc.tcp://host:port[/path]> [--depth N] [--start NodeId|/browse/path]
                        [--security None|Sign|SignAndEncrypt] [--policy Basic256Sha256|Aes128_Sha256_RsaOaep|Aes256_Sha256_RsaPss]
                        [--user NAME (--password-env VAR | --password-file FILE)] [--trust-server] [--all]
-                       [--timeout ms] [--pki DIR]
+                       [--timeout ms] [--pki DIR] [--json]
 gridstream opcua cert [--pki DIR]
 
   browse  prints the address space as a tree from the Objects folder (or --start): browse name, NodeId,
@@ -44,6 +46,12 @@ gridstream opcua cert [--pki DIR]
           (namespace 0) objects such as Server are listed but not expanded unless --all.
           Secured modes need the server to trust our certificate (see "cert"); --trust-server accepts the
           server's certificate into our trust list on first contact.
+          --json prints the tree as one JSON document instead (errors go to stderr; same exit codes):
+          nested nodes {"nodeId", "browseName", "displayName", "nodeClass", "dataType"?, "value"?,
+          "status"?, "sourceTimestamp"?, "collapsed"?, "children": [...]}. Variables carry dataType, the
+          whole value (arrays in full; 64-bit integers, NaN and Infinity as strings; DateTime ISO 8601
+          UTC), its status code name and source timestamp; "collapsed" is "shown above" or "standard
+          node" for a node listed but not expanded.
   cert    prints the application certificate the collector and this command present to servers: its
           SHA-1 thumbprint (what server UIs show), file, subject, application URI and the trust folders.
 
@@ -52,12 +60,20 @@ gridstream opcua cert [--pki DIR]
 /** A mistake on the command line: printed with the usage, exit code 2. */
 class UsageError extends Error {}
 
-/** `gridstream opcua …`: argv is what follows `opcua` (a leading "opcua" is tolerated). */
-export async function runOpcuaCommand(argv: string[], out: Out): Promise<number> {
+/**
+ * `gridstream opcua …`: argv is what follows `opcua` (a leading "opcua" is tolerated). With --json,
+ * `out` gets the JSON document alone and every message goes to `err`.
+ */
+export async function runOpcuaCommand(argv: string[], out: Out, err: Out = process.stderr): Promise<number> {
   const args = argv[0] === 'opcua' ? argv.slice(1) : argv;
+  const json = args.includes('--json');
   // node-opcua prints certificate dumps and warnings to the console; the command reports its own
-  // one-line errors instead (OPCUA_DEBUG=1 shows node-opcua's output).
+  // one-line errors instead (OPCUA_DEBUG=1 shows node-opcua's output, on stderr with --json).
   if (!process.env.OPCUA_DEBUG) routeNodeOpcuaLogs({ debug: () => undefined, warn: () => undefined });
+  else if (json) {
+    const toErr = (_obj: object, msg: string) => err.write(`${msg}\n`);
+    routeNodeOpcuaLogs({ debug: toErr, warn: toErr });
+  }
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     out.write(`${USAGE}\n`);
@@ -67,17 +83,18 @@ export async function runOpcuaCommand(argv: string[], out: Out): Promise<number>
     out.write(`${USAGE}\n`);
     return 0;
   }
+  const messages = json ? err : out;
   try {
-    if (sub === 'browse') return await browseCommand(rest, out);
+    if (sub === 'browse') return await browseCommand(rest, out, messages);
     if (sub === 'cert') return await certCommand(rest, out);
-    out.write(`gridstream opcua: unknown command "${sub}"\n\n${USAGE}\n`);
+    messages.write(`gridstream opcua: unknown command "${sub}"\n\n${USAGE}\n`);
     return 2;
   } catch (error) {
     if (error instanceof UsageError) {
-      out.write(`gridstream opcua ${sub}: ${error.message}\n\n${USAGE}\n`);
+      messages.write(`gridstream opcua ${sub}: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }
-    out.write(`gridstream opcua ${sub}: ${(error as Error).message}\n`);
+    messages.write(`gridstream opcua ${sub}: ${(error as Error).message}\n`);
     return 1;
   }
 }
@@ -136,6 +153,7 @@ interface BrowseOptions {
   pkiDir: string;
   trustServer: boolean;
   all: boolean;
+  json: boolean;
 }
 
 function browseOptions(argv: string[]): BrowseOptions {
@@ -151,6 +169,7 @@ function browseOptions(argv: string[]): BrowseOptions {
     pki: { type: 'string' },
     'trust-server': { type: 'boolean' },
     all: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
   const [endpointUrl, extra] = positionals;
   if (!endpointUrl) throw new UsageError('the endpoint URL is required');
@@ -201,10 +220,11 @@ function browseOptions(argv: string[]): BrowseOptions {
     pkiDir: pkiDirFrom(values.pki as string | undefined),
     trustServer: values['trust-server'] === true,
     all: values.all === true,
+    json: values.json === true,
   };
 }
 
-async function browseCommand(argv: string[], out: Out): Promise<number> {
+async function browseCommand(argv: string[], out: Out, messages: Out): Promise<number> {
   const options = browseOptions(argv);
   const pki = await openApplicationPki({
     pkiDir: options.pkiDir,
@@ -227,10 +247,15 @@ async function browseCommand(argv: string[], out: Out): Promise<number> {
       options.timeoutMs,
       'opening a session',
     );
-    await withTimeout(printTree(session, options, out), Math.max(options.timeoutMs, 60_000), 'browsing');
+    const root = await withTimeout(
+      browseTree(session, options),
+      Math.max(options.timeoutMs, 60_000),
+      'browsing',
+    );
+    out.write(options.json ? `${JSON.stringify(browseTreeToJson(root))}\n` : formatBrowseTree(root));
     return 0;
   } catch (error) {
-    out.write(`gridstream opcua browse: ${describe(error, options, pki)}\n`);
+    messages.write(`gridstream opcua browse: ${describe(error, options, pki)}\n`);
     return 1;
   } finally {
     await closeQuietly(client, session, 3_000);
@@ -255,18 +280,33 @@ function describe(error: unknown, options: BrowseOptions, pki: ApplicationPki): 
   });
 }
 
-interface TreeNode {
+/** A node of the browsed tree: what both the printed tree and `--json` are made of. */
+export interface BrowseNode {
   nodeId: NodeId;
-  label: string;
+  /** Qualified name as text: `2:Microgrid`, without a prefix in namespace 0 (`Server`). */
+  browseName: string;
+  displayName: string;
   nodeClass: NodeClass;
-  children: TreeNode[];
-  /** Listed but not expanded (depth reached, or a standard node without --all). */
-  collapsed?: string;
-  detail?: string;
+  children: BrowseNode[];
+  /** Listed but not expanded: the node was already shown, or is a standard node without --all. */
+  collapsed?: 'shown above' | 'standard node';
+  /** Variables: their data type and current value. */
+  variable?: {
+    dataType: string;
+    value: JsonValue;
+    /** The value as the tree prints it (arrays as `[N items]`, long text cut). */
+    shown: string;
+    /** The value's status code name (`Good`, `BadWaitingForInitialData`, …). */
+    status: string;
+    good: boolean;
+    sourceTimestamp?: Date;
+  };
 }
 
-/** Breadth-first, one batched Browse and one batched Read per level, then printed depth-first. */
-async function printTree(session: ClientSession, options: BrowseOptions, out: Out): Promise<void> {
+export type JsonValue = string | number | boolean | null | JsonValue[];
+
+/** Breadth-first, one batched Browse and one batched Read per level. */
+async function browseTree(session: ClientSession, options: BrowseOptions): Promise<BrowseNode> {
   const [resolution] = await resolveNodeRefs(session, [
     options.start.startsWith('/')
       ? { kind: 'browsePath', path: options.start }
@@ -274,19 +314,22 @@ async function printTree(session: ClientSession, options: BrowseOptions, out: Ou
   ]);
   if (!resolution?.ok) throw new Error(`--start ${options.start}: ${resolution?.error}`);
   const rootId = resolution.nodeId;
-  const [rootName, rootClass] = await session.read([
+  const [rootName, rootClass, rootDisplay] = await session.read([
     { nodeId: rootId, attributeId: AttributeIds.BrowseName },
     { nodeId: rootId, attributeId: AttributeIds.NodeClass },
+    { nodeId: rootId, attributeId: AttributeIds.DisplayName },
   ]);
   if (!rootName?.statusCode.isGood())
     throw new Error(`--start ${options.start}: ${rootName?.statusCode.name}`);
-  const root: TreeNode = {
+  const browseName = String(rootName.value.value?.toString() ?? options.start);
+  const root: BrowseNode = {
     nodeId: rootId,
-    label: String(rootName.value.value?.toString() ?? options.start),
+    browseName,
+    displayName: String(rootDisplay?.value.value?.text ?? browseName),
     nodeClass: rootClass?.value.value as NodeClass,
     children: [],
   };
-  let level: TreeNode[] = [root];
+  let level: BrowseNode[] = [root];
   const seen = new Set<string>([rootId.toString()]);
   for (let depth = 0; depth < options.depth && level.length > 0; depth++) {
     const expandable = level.filter((n) => !n.collapsed);
@@ -302,19 +345,19 @@ async function printTree(session: ClientSession, options: BrowseOptions, out: Ou
         resultMask: 63,
       })),
     );
-    const next: TreeNode[] = [];
+    const next: BrowseNode[] = [];
     expandable.forEach((parent, i) => {
       for (const ref of results[i]?.references ?? []) {
         const id = ref.nodeId.toString();
         const child = nodeFrom(ref);
-        if (seen.has(id)) child.collapsed = '(shown above)';
+        if (seen.has(id)) child.collapsed = 'shown above';
         else if (
           !options.all &&
           depth === 0 &&
           ref.nodeId.namespace === 0 &&
           ref.nodeClass === NodeClass.Object
         )
-          child.collapsed = '(standard node; --all to expand)';
+          child.collapsed = 'standard node';
         seen.add(id);
         parent.children.push(child);
         next.push(child);
@@ -323,21 +366,22 @@ async function printTree(session: ClientSession, options: BrowseOptions, out: Ou
     await describeVariables(session, next);
     level = next;
   }
-  out.write(`${line(root)}\n`);
-  printChildren(root, '', out);
+  return root;
 }
 
-function nodeFrom(ref: ReferenceDescription): TreeNode {
+function nodeFrom(ref: ReferenceDescription): BrowseNode {
   const ns = ref.browseName.namespaceIndex;
+  const browseName = ns === 0 ? String(ref.browseName.name) : `${ns}:${ref.browseName.name}`;
   return {
     nodeId: resolveNodeId(ref.nodeId.toString()),
-    label: ns === 0 ? String(ref.browseName.name) : `${ns}:${ref.browseName.name}`,
+    browseName,
+    displayName: ref.displayName?.text ?? browseName,
     nodeClass: ref.nodeClass,
     children: [],
   };
 }
 
-async function describeVariables(session: ClientSession, nodes: TreeNode[]): Promise<void> {
+async function describeVariables(session: ClientSession, nodes: BrowseNode[]): Promise<void> {
   const variables = nodes.filter((n) => n.nodeClass === NodeClass.Variable);
   for (let start = 0; start < variables.length; start += 500) {
     const chunk = variables.slice(start, start + 500);
@@ -350,7 +394,6 @@ async function describeVariables(session: ClientSession, nodes: TreeNode[]): Pro
     chunk.forEach((n, k) => {
       const value = values[2 * k];
       const dataType = values[2 * k + 1];
-      const typeName = dataTypeName(dataType?.value.value as NodeId | null);
       const v = value?.value;
       let shown: string;
       if (!value || v === undefined || v.dataType === DataType.Null) shown = 'null';
@@ -360,11 +403,47 @@ async function describeVariables(session: ClientSession, nodes: TreeNode[]): Pro
       else if (v.value instanceof Date) shown = v.value.toISOString();
       else shown = JSON.stringify(typeof v.value === 'string' ? v.value : String(v.value));
       if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
-      const status = value?.statusCode.isGood() ? '' : ` [${value?.statusCode.name}]`;
-      const ts = value?.sourceTimestamp ? ` @ ${value.sourceTimestamp.toISOString()}` : '';
-      n.detail = `${typeName} = ${shown}${status}${ts}`;
+      n.variable = {
+        dataType: dataTypeName(dataType?.value.value as NodeId | null),
+        value: variantToJson(v),
+        shown,
+        status: value?.statusCode.name ?? 'BadNoData',
+        good: value?.statusCode.isGood() === true,
+        ...(value?.sourceTimestamp ? { sourceTimestamp: value.sourceTimestamp } : {}),
+      };
     });
   }
+}
+
+/** A 64-bit integer as node-opcua holds it, [high, low] 32-bit words, to its decimal text. */
+function int64Text(words: readonly number[], signed: boolean): string {
+  const bits = (BigInt(words[0]! >>> 0) << 32n) | BigInt(words[1]! >>> 0);
+  return (signed ? BigInt.asIntN(64, bits) : bits).toString();
+}
+
+function scalarToJson(value: unknown, dataType: DataType): JsonValue {
+  if (value === null || value === undefined) return null;
+  if ((dataType === DataType.Int64 || dataType === DataType.UInt64) && Array.isArray(value))
+    return int64Text(value as number[], dataType === DataType.Int64);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'boolean' || typeof value === 'string') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (typeof value === 'object' && 'text' in value) return (value as { text: string | null }).text; // LocalizedText
+  return String(value);
+}
+
+/**
+ * A value for JSON: numbers, booleans and strings as they are, NaN/±Infinity and 64-bit integers as
+ * strings, DateTime ISO 8601 UTC, ByteString base64, LocalizedText its text, arrays element by element,
+ * other structures as node-opcua prints them.
+ */
+export function variantToJson(v: Variant | undefined | null): JsonValue {
+  if (!v || v.dataType === DataType.Null) return null;
+  if (v.arrayType !== VariantArrayType.Scalar && (Array.isArray(v.value) || ArrayBuffer.isView(v.value)))
+    return Array.from(v.value as ArrayLike<unknown>, (x) => scalarToJson(x, v.dataType));
+  return scalarToJson(v.value, v.dataType);
 }
 
 function dataTypeName(id: NodeId | null | undefined): string {
@@ -385,16 +464,66 @@ const CLASS_NAMES: Partial<Record<NodeClass, string>> = {
   [NodeClass.View]: 'View',
 };
 
-function line(n: TreeNode): string {
+const COLLAPSED_TEXT: Record<NonNullable<BrowseNode['collapsed']>, string> = {
+  'shown above': '(shown above)',
+  'standard node': '(standard node; --all to expand)',
+};
+
+function line(n: BrowseNode): string {
   const cls = CLASS_NAMES[n.nodeClass] ?? String(n.nodeClass);
-  const more = n.collapsed ? ` ${n.collapsed}`.trimEnd() : '';
-  return `${n.label}  (${n.nodeId.toString()})  ${cls}${n.detail ? `  ${n.detail}` : ''}${more ? ` ${more.trim()}` : ''}`;
+  const v = n.variable;
+  const detail = v
+    ? `  ${v.dataType} = ${v.shown}${v.good ? '' : ` [${v.status}]`}${v.sourceTimestamp ? ` @ ${v.sourceTimestamp.toISOString()}` : ''}`
+    : '';
+  const more = n.collapsed ? ` ${COLLAPSED_TEXT[n.collapsed]}` : '';
+  return `${n.browseName}  (${n.nodeId.toString()})  ${cls}${detail}${more}`;
 }
 
-function printChildren(n: TreeNode, prefix: string, out: Out): void {
-  n.children.forEach((child, i) => {
-    const last = i === n.children.length - 1;
-    out.write(`${prefix}${last ? '└─ ' : '├─ '}${line(child)}\n`);
-    printChildren(child, `${prefix}${last ? '   ' : '│  '}`, out);
-  });
+/** The tree as printed: one line per node, children under their parent with box-drawing branches. */
+export function formatBrowseTree(root: BrowseNode): string {
+  const lines = [line(root)];
+  const walk = (n: BrowseNode, prefix: string) => {
+    n.children.forEach((child, i) => {
+      const last = i === n.children.length - 1;
+      lines.push(`${prefix}${last ? '└─ ' : '├─ '}${line(child)}`);
+      walk(child, `${prefix}${last ? '   ' : '│  '}`);
+    });
+  };
+  walk(root, '');
+  return `${lines.join('\n')}\n`;
+}
+
+/** A node of `opcua browse --json`. */
+export interface BrowseNodeJson {
+  nodeId: string;
+  browseName: string;
+  displayName: string;
+  nodeClass: string;
+  dataType?: string;
+  value?: JsonValue;
+  status?: string;
+  sourceTimestamp?: string;
+  collapsed?: 'shown above' | 'standard node';
+  children: BrowseNodeJson[];
+}
+
+/** The tree as `--json` prints it: nested objects, children in browse order (pure). */
+export function browseTreeToJson(n: BrowseNode): BrowseNodeJson {
+  const v = n.variable;
+  return {
+    nodeId: n.nodeId.toString(),
+    browseName: n.browseName,
+    displayName: n.displayName,
+    nodeClass: CLASS_NAMES[n.nodeClass] ?? String(n.nodeClass),
+    ...(v
+      ? {
+          dataType: v.dataType,
+          value: v.value,
+          status: v.status,
+          ...(v.sourceTimestamp ? { sourceTimestamp: v.sourceTimestamp.toISOString() } : {}),
+        }
+      : {}),
+    ...(n.collapsed ? { collapsed: n.collapsed } : {}),
+    children: n.children.map(browseTreeToJson),
+  };
 }

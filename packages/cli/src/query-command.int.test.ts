@@ -107,6 +107,47 @@ describe('gridstream query --engine athena (moto)', () => {
   });
 });
 
+describe('gridstream query --engine athena --json (moto)', () => {
+  it('prints the result as one JSON document, cells typed by the column types Athena reports', async () => {
+    const columns = [
+      { Name: 'site', Type: 'varchar' },
+      { Name: 'utc_day', Type: 'varchar' },
+      { Name: 'energy_kwh', Type: 'double' },
+      { Name: 'readings', Type: 'bigint' },
+      { Name: 'first_ts', Type: 'timestamp' },
+    ];
+    await queueAthenaResult(columns, [
+      ['site', 'utc_day', 'energy_kwh', 'readings', 'first_ts'],
+      ['alpha', '2024-03-01', '132.5', '9007199254740993', '2024-03-01 00:00:05.000'],
+      ['beta', '2024-03-01', null, '0', null],
+      ['감마, "quoted"', '2024-03-02', '7.0', '12', '2024-03-02 23:59:59.999'],
+    ]);
+    const out = capture();
+    const err = capture();
+    const env = motoEnv({
+      ARCHIVE_S3_BUCKET: bucket,
+      ATHENA_WORKGROUP: workgroup,
+      ATHENA_OUTPUT_LOCATION: `s3://${bucket}/athena-results`,
+      GLUE_DATABASE: 'gridstream_it',
+    });
+    const code = await runQueryCommand(['--file', QUERY_FILE, '--json'], out, { env, err });
+    expect(err.text).not.toMatch(/gridstream query:/);
+    expect(code).toBe(0);
+    // The rows of the table test above, typed: double a number, bigint an exact string, timestamp ISO UTC.
+    expect(JSON.parse(out.text)).toEqual({
+      columns: ['site', 'utc_day', 'energy_kwh', 'readings', 'first_ts'],
+      rows: [
+        ['alpha', '2024-03-01', 132.5, '9007199254740993', '2024-03-01T00:00:05.000Z'],
+        ['beta', '2024-03-01', null, '0', null],
+        ['감마, "quoted"', '2024-03-02', 7, '12', '2024-03-02T23:59:59.999Z'],
+      ],
+    });
+    // stdout is the document and nothing else; the execution id went to stderr.
+    expect(out.text.split('\n')).toHaveLength(2);
+    expect(err.text).toMatch(/athena query \S+: s3:\/\//);
+  });
+});
+
 describe('gridstream query --engine duckdb on an S3 archive (moto)', () => {
   it('pulls only new or changed objects into the cache and answers the same SQL', async () => {
     const prefix = 'archive/telemetry/';

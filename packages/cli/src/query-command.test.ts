@@ -63,6 +63,30 @@ describe('gridstream query (duckdb engine, local archive)', () => {
     );
   });
 
+  it('--json: one document of columns and typed rows on stdout, progress on stderr', async () => {
+    const out = capture();
+    const err = capture();
+    const sql = `SELECT date_trunc('hour', ts) AS hour_start, CAST(ts AS date) AS day, sum(value) AS total, count(*) AS n
+      FROM telemetry WHERE dt = '2024-03-01' GROUP BY 1, 2`;
+    expect(await runQueryCommand([sql, '--dir', dir, '--json'], out, { env: {}, err })).toBe(0);
+    // The values of the table above: timestamp ISO 8601 UTC, date, double as a number, bigint as a string.
+    expect(JSON.parse(out.text)).toEqual({
+      columns: ['hour_start', 'day', 'total', 'n'],
+      rows: [['2024-03-01T10:00:00.000Z', '2024-03-01', 4, '2']],
+    });
+    expect(out.text.endsWith('}\n')).toBe(true);
+    expect(err.text).toContain('duckdb: 1 file(s)');
+
+    // A usage mistake with --json leaves stdout empty.
+    const usage = capture();
+    const usageErr = capture();
+    expect(
+      await runQueryCommand(['SELECT 1', '--json', '--engine', 'presto'], usage, { env: {}, err: usageErr }),
+    ).toBe(2);
+    expect(usage.text).toBe('');
+    expect(usageErr.text).toContain('--engine must be athena or duckdb');
+  });
+
   it('an empty archive is still the telemetry table', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'gs-query-empty-'));
     const out = capture();

@@ -5,6 +5,7 @@ import {
   type Engine,
   formatTable,
   parseTimeArgument,
+  queryResultToJson,
   runQuery,
   toolsEnvSchema,
   utcDate,
@@ -21,7 +22,7 @@ import {
   wantsHelp,
 } from './archive-cli-io.js';
 
-const USAGE = `gridstream query "<SQL>" [--engine athena|duckdb] [--out result.csv] [--timeout seconds]
+const USAGE = `gridstream query "<SQL>" [--engine athena|duckdb] [--out result.csv] [--timeout seconds] [--json] [-q]
 gridstream query --file docs/queries/daily-energy-per-site.sql [...]
     duckdb only: [--dir archive-folder] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 
@@ -31,7 +32,14 @@ gridstream query --file docs/queries/daily-energy-per-site.sql [...]
   --engine duckdb  the same SQL offline on the Parquet files of the archive (ARCHIVE_DIR, or
                    ARCHIVE_S3_BUCKET pulled into ARCHIVE_CACHE_DIR, only new or changed objects);
                    --from/--to limit which dt folders are read (the SQL's WHERE still applies).
-  Default engine: athena when ATHENA_WORKGROUP or ATHENA_OUTPUT_LOCATION is set, else duckdb.`;
+  Default engine: athena when ATHENA_WORKGROUP or ATHENA_OUTPUT_LOCATION is set, else duckdb.
+  --json           the result as one JSON document instead of the table: {"columns": [...], "rows": [[...]]}.
+                   Rows are arrays in column order, not objects: a result can repeat a column name
+                   (SELECT a.x, b.x) and an empty result still names its columns. Cells follow their SQL
+                   type: integers up to 32 bits and floating point as numbers (NaN/Infinity as strings),
+                   bigint and decimal as strings (exact: count(*) is "2"), booleans, timestamps ISO 8601
+                   UTC ("2024-03-01T10:00:00.000Z"), dates "2024-03-01", NULL null, other types as text.
+  -q, --quiet      no progress on stderr (stdout holds only the result either way).`;
 
 /** `gridstream query …`; `argv` starts after `query`. Returns the exit code; never throws. */
 export async function runQueryCommand(argv: string[], out: Out, io: CommandIo = {}): Promise<number> {
@@ -40,7 +48,9 @@ export async function runQueryCommand(argv: string[], out: Out, io: CommandIo = 
     out.write(`${USAGE}\n`);
     return argv.length === 0 ? EXIT_USAGE : 0;
   }
-  return runCommand('query', USAGE, out, err, async () => {
+  // With --json, stdout is the JSON document or nothing: a usage mistake goes to stderr.
+  const usageOut = argv.includes('--json') ? err : out;
+  return runCommand('query', USAGE, usageOut, err, async () => {
     const { values, positionals } = parseCommandArgs(argv, {
       engine: { type: 'string' },
       out: { type: 'string' },
@@ -50,6 +60,7 @@ export async function runQueryCommand(argv: string[], out: Out, io: CommandIo = 
       to: { type: 'string' },
       timeout: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      json: { type: 'boolean' },
     });
     if (values.engine !== undefined && values.engine !== 'athena' && values.engine !== 'duckdb') {
       throw new UsageError(`--engine must be athena or duckdb, not "${values.engine}"`);
@@ -88,7 +99,11 @@ export async function runQueryCommand(argv: string[], out: Out, io: CommandIo = 
         lastState = state;
       },
     });
-    out.write(`${formatTable(run.result.columns, run.result.rows)}\n`);
+    out.write(
+      values.json
+        ? `${JSON.stringify(queryResultToJson(run.result))}\n`
+        : `${formatTable(run.result.columns, run.result.rows)}\n`,
+    );
     if (run.queryExecutionId !== undefined)
       status(`athena query ${run.queryExecutionId}: ${run.outputLocation ?? ''}`);
     if (values.out !== undefined) status(`wrote ${values.out}`);

@@ -97,6 +97,11 @@ export class LineBatcher<T> {
     this.write(items)
       .then(
         (rejected) => {
+          // The everyday case, without a lookup (and an empty array) per point.
+          if (rejected.length === 0) {
+            for (const w of waiting) w.resolve([]);
+            return;
+          }
           const byRef = new Map<T, RejectedItem<T>[]>();
           for (const r of rejected) byRef.set(r.ref, [...(byRef.get(r.ref) ?? []), r]);
           for (const w of waiting) w.resolve(w.items.flatMap((i) => byRef.get(i.ref) ?? []));
