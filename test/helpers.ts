@@ -4,8 +4,10 @@
  * so tests never see each other's data and can run in any order. Re-exported here for the tests' imports.
  */
 export {
+  asReadIn,
   createTestTopics,
   parsedRecordsOf,
+  parsedV2Message,
   readCommitted,
   readParsedRecords,
   readTopic,

@@ -1,7 +1,9 @@
 export { startInProcess } from './in-process.js';
 export {
+  asReadIn,
   createTestTopics,
   parsedRecordsOf,
+  parsedV2Message,
   readCommitted,
   readParsedRecords,
   readTopic,

@@ -5,6 +5,7 @@ import {
   type InMessage,
   type Kafka,
   type KafkaEnv,
+  type OutMessage,
   readTopicToEnd,
 } from '@gridstream/kafka';
 import { createLogger, type Logger } from '@gridstream/runtime';
@@ -109,3 +110,31 @@ export async function readParsedRecords(
   await new Promise((r) => setTimeout(r, expected === 0 ? 3_000 : 500));
   return parsedRecordsOf(await readCommitted(kafka, topic));
 }
+
+/**
+ * A parsed-topic message of format v2 written out by hand from docs/messages.md (not with the parser's
+ * encoder, so that tests of its readers check the documented wire format): the records of one raw message,
+ * site and day, keyed by site; site, schema and lineage said once.
+ */
+export function parsedV2Message(records: ParsedRecord[], lineage: ParsedRecord['lineage']): OutMessage {
+  const first = records[0]!;
+  if (!records.every((r) => r.site === first.site && r.schema === first.schema))
+    throw new Error('the records of one v2 message share their site and schema');
+  return {
+    key: first.site,
+    value: JSON.stringify({
+      v: 2,
+      site: first.site,
+      schema: first.schema,
+      lineage,
+      records: records.map(({ v: _v, site: _site, schema: _schema, lineage: _lineage, ...entry }) => entry),
+    }),
+    headers: { 'gs-schema': first.schema },
+  };
+}
+
+/** A record as a reader of a v2 message sees it: with the message's lineage. */
+export const asReadIn = (r: ParsedRecord, lineage: ParsedRecord['lineage']): ParsedRecord => ({
+  ...r,
+  lineage,
+});

@@ -29,7 +29,9 @@ import {
   useMotoCredentials,
 } from '../../../test/archive-helpers.js';
 import {
+  asReadIn,
   createTestTopics,
+  parsedV2Message,
   readTopic,
   removeTestTopics,
   startInProcess,
@@ -106,27 +108,6 @@ function rowsAt(m: InMessage, records: ParsedRecord[]): ComparableRow[] {
   );
 }
 
-/**
- * A parsed-topic message of format v2, written out by hand (docs/messages.md): the records of one raw
- * message, site and day, keyed by site; site, schema and lineage are said once.
- */
-function bundle(records: ParsedRecord[], lineage: ParsedRecord['lineage']): OutMessage {
-  const first = records[0]!;
-  return {
-    key: first.site,
-    value: JSON.stringify({
-      v: 2,
-      site: first.site,
-      schema: first.schema,
-      lineage,
-      records: records.map(({ v: _v, site: _site, schema: _schema, lineage: _lineage, ...entry }) => entry),
-    }),
-    headers: { 'gs-schema': first.schema },
-  };
-}
-
-/** A record as a reader of a v2 message sees it: with the message's lineage. */
-const asRead = (r: ParsedRecord, lineage: ParsedRecord['lineage']): ParsedRecord => ({ ...r, lineage });
 const rawLineage = (k: number): ParsedRecord['lineage'] => ({
   topic: 'telemetry.raw',
   partition: 0,
@@ -283,10 +264,10 @@ describe('archiver → S3 (moto), parsed format v2', () => {
     expect(groups).toHaveLength(96);
     const sent = new Map<string, ParsedRecord[]>();
     const messages = groups.map((g, k) => {
-      const m = bundle(g, rawLineage(k));
+      const m = parsedV2Message(g, rawLineage(k));
       sent.set(
         String(m.value),
-        g.map((r) => asRead(r, rawLineage(k))),
+        g.map((r) => asReadIn(r, rawLineage(k))),
       );
       return m;
     });
@@ -368,9 +349,9 @@ describe('archiver → S3 (moto), parsed format v2', () => {
       '{"v":2,"site":"site-b","schema":"microgrid.v1","lineage":{"topic":"telemetry.raw","partition":0,"offset":"3"},"records":[]}';
     const single = pv(8);
     const out: OutMessage[] = [
-      bundle(allGood, rawLineage(0)),
-      bundle(withBad, rawLineage(1)),
-      bundle(withOtherDay, rawLineage(2)),
+      parsedV2Message(allGood, rawLineage(0)),
+      parsedV2Message(withBad, rawLineage(1)),
+      parsedV2Message(withOtherDay, rawLineage(2)),
       { key: 'site-b', value: empty, headers: { 'gs-schema': 'microgrid.v1' } },
       message(single),
     ];
@@ -415,11 +396,11 @@ describe('archiver → S3 (moto), parsed format v2', () => {
       expect(letter.headers['gs-schema']).toBe('microgrid.v1');
     }
     expect(JSON.parse(byOffset.get(m1.offset)!.value!.toString('utf8'))).toStrictEqual(
-      asRead(bad, rawLineage(1)),
+      asReadIn(bad, rawLineage(1)),
     );
     expect(byOffset.get(m1.offset)!.headers[DLQ_HEADER.message]).toMatch(/fields/);
     expect(JSON.parse(byOffset.get(m2.offset)!.value!.toString('utf8'))).toStrictEqual(
-      asRead(otherDay, rawLineage(2)),
+      asReadIn(otherDay, rawLineage(2)),
     );
     expect(byOffset.get(m2.offset)!.headers[DLQ_HEADER.message]).toMatch(/share their UTC day/);
     expect(byOffset.get(m3.offset)!.value!.toString('utf8')).toBe(empty);
@@ -431,7 +412,7 @@ describe('archiver → S3 (moto), parsed format v2', () => {
     const expected = [
       ...rowsAt(
         m0,
-        allGood.map((r) => asRead(r, rawLineage(0))),
+        allGood.map((r) => asReadIn(r, rawLineage(0))),
       ),
       ...rowsAt(m1, [pv(3), pv(5)]),
       ...rowsAt(m2, [pv(6), pv(7)]),

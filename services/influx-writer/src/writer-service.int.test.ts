@@ -16,7 +16,9 @@ import { DLQ_HEADER, type ParsedRecord, parsedRecordKey } from '@gridstream/sche
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RECORDS } from '../../../packages/influx/src/sample-records.fixture.js';
 import {
+  asReadIn,
   createTestTopics,
+  parsedV2Message,
   readTopic,
   removeTestTopics,
   startInProcess,
@@ -93,28 +95,6 @@ const bundleLineage = (k: number): ParsedRecord['lineage'] => ({
   partition: 1,
   offset: String(90_000 + k),
 });
-
-/**
- * A parsed-topic message of format v2, written out by hand: the records of one raw message, site and day,
- * keyed by site; site, schema and lineage are said once. What the writer must read back is each record with
- * the message's site, schema and lineage (`asRead`).
- */
-function bundle(records: ParsedRecord[], lineage: ParsedRecord['lineage']): OutMessage {
-  const first = records[0]!;
-  expect(records.every((r) => r.site === first.site && r.schema === first.schema)).toBe(true);
-  return {
-    key: first.site,
-    value: JSON.stringify({
-      v: 2,
-      site: first.site,
-      schema: first.schema,
-      lineage,
-      records: records.map(({ v: _v, site: _site, schema: _schema, lineage: _lineage, ...entry }) => entry),
-    }),
-    headers: { 'gs-schema': first.schema },
-  };
-}
-const asRead = (r: ParsedRecord, lineage: ParsedRecord['lineage']): ParsedRecord => ({ ...r, lineage });
 
 let db: TestDatabase;
 let producer: ReliableProducer;
@@ -365,7 +345,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
 
     await producer.send(
       PARSED,
-      groups.map((g, k) => bundle(g, bundleLineage(k))),
+      groups.map((g, k) => parsedV2Message(g, bundleLineage(k))),
     );
     expectedPoints += total;
     await waitUntilDrained('v2 messages');
@@ -405,7 +385,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
     const records = [...good.slice(0, 5), conflict, ...good.slice(5, 11), timeField, ...good.slice(11)];
     expect(records).toHaveLength(19);
     const lineage = bundleLineage(100);
-    const out = bundle(records, lineage);
+    const out = parsedV2Message(records, lineage);
     const rejectedBefore = await metricValue('gridstream_dead_letters_total', { reason: 'sink_rejected' });
     const invalidBefore = await metricValue('gridstream_dead_letters_total', { reason: 'invalid_record' });
 
@@ -432,7 +412,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
       const rejected = letter.headers[DLQ_HEADER.reason] === 'sink_rejected';
       // The letter holds that record alone, as a v1 record: nothing of what was written.
       expect(JSON.parse(letter.value!.toString('utf8'))).toStrictEqual(
-        asRead(rejected ? conflict : timeField, lineage),
+        asReadIn(rejected ? conflict : timeField, lineage),
       );
       expect(letter.headers[DLQ_HEADER.message]).toMatch(
         rejected
