@@ -16,10 +16,10 @@ LOCAL := .local
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
 
-# `npm install`, not `npm ci`: npm 11 (this machine's) refuses our lock file in `ci` mode because biome's
-# optional per-platform packages are recorded without versions; `install` honours the lock all the same.
-node_modules/.installed: package.json package-lock.json $(wildcard packages/*/package.json services/*/package.json bench/package.json)
-	npm install --no-audit --no-fund --loglevel=error
+# `npm ci`: exactly the lock file, never a rewrite of it; a package.json changed without its lock stops here
+# with npm's message (run `npm install` once to update the lock, and commit both).
+node_modules/.installed: package.json package-lock.json $(wildcard packages/*/package.json services/*/package.json bench/package.json soak/package.json)
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 install: node_modules/.installed ## install npm dependencies

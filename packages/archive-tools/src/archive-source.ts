@@ -27,8 +27,14 @@ export interface DtRange {
 export interface ArchiveSource {
   readonly description: string;
   list(range?: DtRange): Promise<ArchiveObject[]>;
-  /** Local paths of the objects, in the same order; remote objects are fetched into the cache first. */
-  localPaths(objects: readonly ArchiveObject[]): Promise<string[]>;
+  /**
+   * Local paths of the objects, in the same order; remote objects are fetched into the cache first, and
+   * `onFetched` hears of each download (done of the ones that had to be fetched).
+   */
+  localPaths(
+    objects: readonly ArchiveObject[],
+    onFetched?: (done: number, toFetch: number) => void,
+  ): Promise<string[]>;
 }
 
 interface CacheManifest {
@@ -82,7 +88,10 @@ export class StoreArchiveSource implements ArchiveSource {
     return out;
   }
 
-  async localPaths(objects: readonly ArchiveObject[]): Promise<string[]> {
+  async localPaths(
+    objects: readonly ArchiveObject[],
+    onFetched?: (done: number, toFetch: number) => void,
+  ): Promise<string[]> {
     const store = this.store;
     if (store instanceof LocalObjectStore) return objects.map((o) => store.pathOf(o.key));
     const root = this.cacheRoot!;
@@ -90,12 +99,14 @@ export class StoreArchiveSource implements ArchiveSource {
     const todo: ArchiveObject[] = [];
     for (const o of objects) if (!(await this.isCached(o, manifest))) todo.push(o);
     let next = 0;
+    let done = 0;
     const worker = async () => {
       while (next < todo.length) {
         const o = todo[next++]!;
         // getToFile writes beside the target and renames: a download cut short never looks cached.
         await store.getToFile(o.key, join(root, o.key));
         if (o.etag !== undefined) manifest.etags[o.key] = o.etag;
+        onFetched?.(++done, todo.length);
       }
     };
     try {

@@ -20,6 +20,7 @@ export {
   type GapRange,
   type KafkaPartitionOffsets,
   type VerifyOptions,
+  type VerifyProgress,
   type VerifyReport,
   verifyArchive,
   verifyReportToJson,

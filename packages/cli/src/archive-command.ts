@@ -8,6 +8,7 @@ import {
   parseTimeArgument,
   toolsEnvSchema,
   utcDate,
+  type VerifyProgress,
   verifyArchive,
   verifyReportToJson,
 } from '@gridstream/archive-tools';
@@ -98,6 +99,7 @@ export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo 
       source,
       topic: kafkaCfg.KAFKA_TOPIC_PARSED,
       range,
+      onProgress: verifyProgressPrinter((line) => err.write(`${line}\n`)),
       ...(kafka ? { kafka } : {}),
       ...(recordOffsets ? { recordOffsets } : {}),
     });
@@ -106,4 +108,36 @@ export async function runArchiveCommand(argv: string[], out: Out, io: CommandIo 
     );
     return report.ok ? 0 : 1;
   });
+}
+
+/**
+ * Progress of `archive verify` as lines on stderr: each stage as it starts, and a long fetch from S3 at every
+ * tenth of its files (a 20,000-file archive takes minutes to fetch, and the command was silent through it).
+ */
+export function verifyProgressPrinter(write: (line: string) => void): (p: VerifyProgress) => void {
+  let lastTenth = -1;
+  return (p) => {
+    switch (p.stage) {
+      case 'listed':
+        write(`${p.windowFiles} archiver file(s) in the range, ${p.exportFiles} export file(s)`);
+        return;
+      case 'fetching': {
+        const tenth = Math.floor((p.done * 10) / p.toFetch);
+        if (p.done === p.toFetch || tenth > lastTenth) {
+          lastTenth = p.done === p.toFetch ? -1 : tenth;
+          write(`fetched ${p.done}/${p.toFetch} file(s) into the cache`);
+        }
+        return;
+      }
+      case 'reading':
+        write(`reading the offsets of ${p.files} file(s)`);
+        return;
+      case 'kafka':
+        write(`asking Kafka which of ${p.ranges} missing offset range(s) held records`);
+        return;
+      case 'duplicates':
+        write('looking for readings archived twice');
+        return;
+    }
+  };
 }
