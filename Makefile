@@ -63,13 +63,14 @@ simulation: build ## run every simulator: gateway → RabbitMQ (SIM_RATE/s), ESS
 # The parser checks quality and the ESS protection alarms; the ESS simulator overheats rack 1 every 10 min
 # (one alarm episode: warning, fault, back to warning, cleared). Services push their metrics to InfluxDB
 # (gridstream_metrics) for the pipeline-health dashboard. The console is on http://127.0.0.1:8080.
-demo: infra build topic ## everything on its defaults: infra, topics, all services and simulators; live counts
+demo: infra build topic ## everything on its defaults: infra, topics, all services and simulators; live counts (archive files every 30 s, so queries answer at once)
 	$(SIMULATORS) PARSER_DEFAULT_TIMEZONE=$${PARSER_DEFAULT_TIMEZONE:-Asia/Seoul} \
 	  MODBUS_CONFIG=$${MODBUS_CONFIG:-sample/modbus/collector-local.yaml} \
 	  OPCUA_CONFIG=$${OPCUA_CONFIG:-sample/opcua/collector-local.yaml} \
 	  QUALITY_CONFIG=$${QUALITY_CONFIG:-sample/quality/ess-protection.yaml} \
 	  SIM_MODBUS_SCENARIO=$${SIM_MODBUS_SCENARIO:-over-temperature} \
 	  METRICS_INFLUX_URL=$${METRICS_INFLUX_URL:-http://127.0.0.1:8086} \
+	  ARCHIVE_MAX_FILE_AGE_MS=$${ARCHIVE_MAX_FILE_AGE_MS:-30000} \
 	  deploy/local/services.sh start
 	deploy/local/demo-watch.sh
 

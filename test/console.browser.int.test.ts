@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { ParquetEngine } from '@gridstream/archive';
 import { loadConfig } from '@gridstream/config';
 import { countPoints, createTestDatabase, influxConfig, type TestDatabase } from '@gridstream/influx';
-import { type InMessage, ReliableProducer } from '@gridstream/kafka';
+import { deadLetter, type InMessage, ReliableProducer } from '@gridstream/kafka';
 import {
   createLogger,
   createMetricsRegistry,
@@ -384,6 +384,49 @@ describe('console in a browser', () => {
     // The mark survives a console restart: it is read back from the compacted replays topic.
     const marks = await readTopic(kafka, names.replays, 1, 10_000);
     expect(marks.map((m) => m.key?.toString())).toEqual([id]);
+
+    // A sink's letter holds a parsed record: replaying it to the raw topic would only make a new letter.
+    const record = { v: 1, site: SITE, equipment: 'battery', device: '01', ts: new Date().toISOString() };
+    await producer.send(names.dlq, [
+      deadLetter({
+        stage: 'influx-writer',
+        reason: 'sink_rejected',
+        message: 'field type conflict',
+        payload: Buffer.from(JSON.stringify(record)),
+        key: SITE,
+      }),
+    ]);
+    const sinkId = await waitFor(
+      async () => {
+        await page.goto(`${consoleApp.url}/dead-letters`);
+        const rows = page.locator('#letters tbody tr[data-id]', { hasText: 'sink_rejected' });
+        return (await rows.count()) === 1 ? await rows.first().getAttribute('data-id') : null;
+      },
+      (found) => found !== null,
+      { timeoutMs: 60_000, intervalMs: 1_000, what: "the writer's letter on the page" },
+    );
+    const answer = await page.evaluate(async (letter) => {
+      const response = await fetch('/api/dead-letters/replay', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ids: [letter] }),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as { replayed: string[]; refused: { id: string; reason: string }[] },
+      };
+    }, sinkId!);
+    expect(answer.status).toBe(200);
+    expect(answer.body.replayed).toEqual([]);
+    expect(answer.body.refused).toEqual([
+      {
+        id: sinkId,
+        reason:
+          'a letter of the influx-writer holds a parsed record, not a raw message; fix the cause and replay the raw message of its lineage',
+      },
+    ]);
+    const rawAfter = await readTopic(kafka, names.raw, 10_000, 3_000);
+    expect(rawAfter.filter((m: InMessage) => m.headers['gs-replayed-from'] !== undefined)).toHaveLength(1);
   });
 
   it('lists active alarms from the alarms topic', async () => {

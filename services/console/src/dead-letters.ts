@@ -6,7 +6,10 @@ import {
   type ReliableProducer,
   readRanges,
 } from '@gridstream/kafka';
-import { DLQ_HEADER, type Problem, RAW_HEADER } from '@gridstream/schema';
+import { DLQ_HEADER, type PipelineStage, type Problem, RAW_HEADER } from '@gridstream/schema';
+
+/** Stages whose letters hold parsed records (written after the parser): they cannot go back to the raw topic. */
+const SINK_STAGES = new Set<string>(['influx-writer', 'archiver'] satisfies PipelineStage[]);
 
 export const REPLAYED_FROM_HEADER = RAW_HEADER.replayedFrom;
 
@@ -239,6 +242,16 @@ export class DeadLetterStore {
       const message = found.get(id);
       if (message === undefined) {
         refused.push({ id, reason: 'not found (deleted by retention?)' });
+        continue;
+      }
+      const stage = message.headers[DLQ_HEADER.stage];
+      if (stage !== undefined && SINK_STAGES.has(stage)) {
+        // A sink's letter holds a parsed record, not a raw message: in the raw topic the parser would only
+        // dead-letter it again. What to replay is the raw message it came from, named by its lineage.
+        refused.push({
+          id,
+          reason: `a letter of the ${stage} holds a parsed record, not a raw message; fix the cause and replay the raw message of its lineage`,
+        });
         continue;
       }
       if (message.headers[DLQ_HEADER.truncated] === 'true' && !payloadOverride?.has(id)) {
