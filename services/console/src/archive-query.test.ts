@@ -123,6 +123,20 @@ describe('console queries on DuckDB', () => {
     expect(small.rows).toEqual([['10']]);
   });
 
+  it("runs each query on its own thread and spill budget, not DuckDB's every core and 90% of the disk", async () => {
+    const settings = `SELECT current_setting('threads') AS threads, current_setting('max_temp_directory_size') AS temp`;
+    const defaults = await runConsoleQuery(env, settings, { engine: 'duckdb', limit: 10, timeoutMs: 10_000 });
+    expect(defaults.rows).toEqual([['1', '1.0 GiB']]);
+    const chosen = await runConsoleQuery(env, settings, {
+      engine: 'duckdb',
+      limit: 10,
+      timeoutMs: 10_000,
+      threads: 2,
+      tempMb: 0,
+    });
+    expect(chosen.rows).toEqual([['2', '0 bytes']]);
+  });
+
   it('interrupts a query that runs longer than the timeout', async () => {
     const started = Date.now();
     await expect(duck('SELECT count(*) FROM range(1000000000000)', 100, 300)).rejects.toThrow(

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ArchiveEngine,
   archiveSourceFromEnv,
@@ -40,7 +42,16 @@ const ATHENA_FIRST_WORDS = new Set(['select', 'with', 'show', 'describe']);
 export async function runConsoleQuery(
   env: ToolsEnv,
   sql: string,
-  options: { engine?: Engine; limit: number; timeoutMs: number; memoryMb?: number },
+  options: {
+    engine?: Engine;
+    limit: number;
+    timeoutMs: number;
+    memoryMb?: number;
+    /** DuckDB threads for the query (its default is every core). */
+    threads?: number;
+    /** Disk DuckDB may spill to past memoryMb; 0 = none (the query fails instead). */
+    tempMb?: number;
+  },
 ): Promise<ConsoleQueryResult> {
   const started = Date.now();
   const engine = options.engine ?? defaultEngine(env);
@@ -59,7 +70,11 @@ export async function runConsoleQuery(
     const paths = await source.localPaths(await source.list());
     const db = await ArchiveEngine.open(paths);
     try {
-      await lockDown(db, paths, options.memoryMb ?? DEFAULT_MEMORY_MB);
+      await lockDown(db, paths, {
+        memoryMb: options.memoryMb ?? DEFAULT_MEMORY_MB,
+        threads: options.threads ?? DEFAULT_THREADS,
+        tempMb: options.tempMb ?? DEFAULT_TEMP_MB,
+      });
       result = await limitedQuery(db, body, options.limit, options.timeoutMs);
     } finally {
       db.close();
@@ -95,11 +110,23 @@ function refuseUnlessFirstWord(sql: string, allowed: ReadonlySet<string>): void 
 
 /** DuckDB's own default is 80% of the machine's RAM, which one query of the SQL box could take. */
 export const DEFAULT_MEMORY_MB = 256;
+/** DuckDB's own default is every core: one operator's query would stall the pipeline beside it. */
+export const DEFAULT_THREADS = 1;
+/** Spill space of one query; DuckDB's own default is 90% of the free disk. */
+export const DEFAULT_TEMP_MB = 1_024;
 
-async function lockDown(db: ArchiveEngine, paths: readonly string[], memoryMb: number): Promise<void> {
+async function lockDown(
+  db: ArchiveEngine,
+  paths: readonly string[],
+  limits: { memoryMb: number; threads: number; tempMb: number },
+): Promise<void> {
   const c = db.connection;
   // A query needing more fails with DuckDB's "Out of Memory" (shown on the page), the console stays up.
-  await c.run(`SET memory_limit = '${Math.floor(memoryMb)}MB'`);
+  await c.run(`SET memory_limit = '${Math.floor(limits.memoryMb)}MB'`);
+  await c.run(`SET threads = ${Math.floor(limits.threads)}`);
+  // Spilling goes to the system's temporary folder (not the working directory, read-only in the image).
+  await c.run(`SET temp_directory = ${sqlString(join(tmpdir(), 'gridstream-console-duckdb'))}`);
+  await c.run(`SET max_temp_directory_size = '${Math.floor(limits.tempMb)}MiB'`);
   await c.run(`SET allowed_paths = [${paths.map(sqlString).join(', ')}]`);
   await c.run('SET autoinstall_known_extensions = false');
   await c.run('SET autoload_known_extensions = false');

@@ -73,6 +73,10 @@ export const consoleConfigSchema = z
     CONSOLE_QUERY_TIMEOUT_MS: envInt(120_000, { min: 1_000, max: 3_600_000 }),
     /** Memory one DuckDB query of the console may use (DuckDB's memory_limit); more fails the query. */
     CONSOLE_QUERY_MEMORY_MB: envInt(256, { min: 32, max: 65_536 }),
+    /** Threads one DuckDB query of the console may use (DuckDB's default: every core). */
+    CONSOLE_QUERY_THREADS: envInt(1, { min: 1, max: 256 }),
+    /** Disk one DuckDB query may spill to past its memory (max_temp_directory_size); 0 = no spilling. */
+    CONSOLE_QUERY_TEMP_MB: envInt(1_024, { min: 0, max: 1_048_576 }),
   })
   .superRefine((cfg, ctx) => {
     checkKafkaEnv(cfg, ctx);

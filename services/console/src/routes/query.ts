@@ -27,6 +27,8 @@ export const queryRoutes: FastifyPluginAsync<RouteOptions> = async (app, { confi
         limit: config.CONSOLE_QUERY_MAX_ROWS,
         timeoutMs: config.CONSOLE_QUERY_TIMEOUT_MS,
         memoryMb: config.CONSOLE_QUERY_MEMORY_MB,
+        threads: config.CONSOLE_QUERY_THREADS,
+        tempMb: config.CONSOLE_QUERY_TEMP_MB,
       });
     } finally {
       queriesRunning--;
