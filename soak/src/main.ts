@@ -81,7 +81,6 @@ try {
   );
 
   const expectation = new Expectation();
-  await expectation.init();
   const gateway = new Gateway(infra.amqpUrl, profile.sites, (entry) =>
     expectation.add(`gateway ${entry.id}`, entry.body, 'microgrid.v1'),
   );

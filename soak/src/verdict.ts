@@ -11,8 +11,10 @@ import {
 } from '@gridstream/archive-tools';
 import { influxConfig, queryInflux } from '@gridstream/influx';
 import type { Kafka } from '@gridstream/kafka';
+import { parseRaw } from '@gridstream/parsing';
+import type { ParsedRecord } from '@gridstream/schema';
 import { readSpoolFolder } from '@gridstream/spool';
-import { loadParser, type ParsedRecordLike, type ParserModule, readCommitted } from '@gridstream/testkit';
+import { readCommitted } from '@gridstream/testkit';
 
 /** Per (sub)device — `site/equipment/device/rack` — how many points (records) and archive rows. */
 interface DeviceCounts {
@@ -20,7 +22,7 @@ interface DeviceCounts {
   rows: number;
 }
 
-const deviceKey = (r: Pick<ParsedRecordLike, 'site' | 'equipment' | 'device' | 'rack'>) =>
+const deviceKey = (r: Pick<ParsedRecord, 'site' | 'equipment' | 'device' | 'rack'>) =>
   `${r.site}/${r.equipment}/${r.device}/${r.rack ?? ''}`;
 
 /**
@@ -31,18 +33,13 @@ const deviceKey = (r: Pick<ParsedRecordLike, 'site' | 'equipment' | 'device' | '
 export class Expectation {
   readonly devices = new Map<string, DeviceCounts>();
   private readonly seen = new Set<string>();
-  private parser!: ParserModule;
   /** Records the parser would refuse (should stay 0: the soak sends only good data). */
   problems: string[] = [];
   /** Collector samples spooled twice (the same device and instant): should stay 0. */
   collectorRepeats = 0;
 
-  async init(): Promise<void> {
-    this.parser = await loadParser();
-  }
-
   add(source: string, value: Buffer, schema: 'microgrid.v1' | 'samples.v1', zone = 'Asia/Seoul'): void {
-    const result = this.parser.parseRaw(
+    const result = parseRaw(
       { value, headers: { 'gs-schema': schema }, topic: 'expected', partition: 0, offset: '0' },
       { maxBytes: 4 * 1024 * 1024, zoneForSite: () => zone },
     );

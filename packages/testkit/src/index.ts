@@ -19,11 +19,8 @@ export { uniqueName } from './names.js';
 export { freePort } from './ports.js';
 export {
   loadMicrogridGenerator,
-  loadParser,
   type MicrogridGeneratorModule,
   type MicrogridSiteModel,
-  type ParsedRecordLike,
-  type ParserModule,
 } from './service-modules.js';
 export {
   killAllServiceProcesses,

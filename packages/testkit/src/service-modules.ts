@@ -26,30 +26,6 @@ export interface MicrogridGeneratorModule {
   REFERENCE_SITE_SHAPE: object;
 }
 
-export interface ParsedRecordLike {
-  site: string;
-  equipment: string;
-  device: string;
-  rack?: string;
-  ts: string;
-  fields: Record<string, number>;
-  flags: Record<string, boolean>;
-  quality?: Record<string, string[]>;
-}
-
-export interface ParserModule {
-  parseRaw(
-    message: {
-      value: Buffer | null;
-      headers: Record<string, string | undefined>;
-      topic: string;
-      partition: number;
-      offset: string;
-    },
-    options: { maxBytes: number; zoneForSite(site: string): string },
-  ): { records: ParsedRecordLike[]; problems: { reason: string; message: string }[] };
-}
-
 const cache = new Map<string, Promise<unknown>>();
 function load<T>(service: string, file: string): Promise<T> {
   const path = join(REPO_ROOT, 'services', service, 'dist', file);
@@ -64,9 +40,4 @@ function load<T>(service: string, file: string): Promise<T> {
 /** The simulator's microgrid gateway message generator. */
 export function loadMicrogridGenerator(): Promise<MicrogridGeneratorModule> {
   return load('simulator', 'microgrid-generator.js');
-}
-
-/** The parser's decoding of one raw message (what a record of it will be). */
-export function loadParser(): Promise<ParserModule> {
-  return load('parser', 'parse-raw.js');
 }
