@@ -1,10 +1,6 @@
-import { type FilePreview, TIME_FORMATS } from '@gridstream/importer';
-import type { AlarmEvent } from '@gridstream/schema';
 import type { ConsoleQueryResult } from './archive-query.js';
 import type { DeadLetterPage, DeadLetterView } from './dead-letters.js';
 import { html, jsonForScript, type SafeHtml } from './html.js';
-import type { ImportFileInfo } from './import-folder.js';
-import type { ImportJob } from './import-jobs.js';
 
 /** Server-rendered pages. Every value from outside goes through `html` (escaped); scripts are files. */
 
@@ -155,117 +151,6 @@ ${d.truncated ? '' : html`<details><summary>Edit the payload before replaying (o
   return layout(`Dead letter ${d.partition}/${d.offset}`, '/dead-letters', body);
 }
 
-const fmtBytes = (n: number) =>
-  n >= 1024 ** 3
-    ? `${(n / 1024 ** 3).toFixed(2)} GiB`
-    : n >= 1024 ** 2
-      ? `${(n / 1024 ** 2).toFixed(1)} MiB`
-      : `${(n / 1024).toFixed(1)} KiB`;
-
-export function importPage(options: {
-  files: ImportFileInfo[];
-  jobs: ImportJob[];
-  maxBytes: number;
-  error?: string;
-}): string {
-  const body = html`
-${options.error ? html`<p class="error" id="import-error">${options.error}</p>` : ''}
-<div class="card"><h2>Upload a file</h2>
-<form method="post" action="/import/upload" enctype="multipart/form-data" id="upload-form">
-<input type="file" name="file" accept=".csv,.xlsx,.tsv,.txt" required id="upload-file">
-<button type="submit" id="upload">Upload</button>
-<p class="muted">CSV or XLSX, at most ${fmtBytes(options.maxBytes)}. Stored in the import folder under a generated name.</p>
-</form></div>
-<div class="card"><h2>Files in the import folder</h2>
-<table id="import-files"><thead><tr><th>File</th><th>Size</th><th>Modified</th></tr></thead><tbody>
-${options.files.length === 0 ? html`<tr><td colspan="3">No files yet.</td></tr>` : options.files.map((f) => html`<tr><td><a href="/import/file?name=${encodeURIComponent(f.name)}">${f.name}</a></td><td>${fmtBytes(f.size)}</td><td>${f.modified}</td></tr>`)}
-</tbody></table></div>
-${
-  options.jobs.length > 0
-    ? html`<div class="card"><h2>Import jobs</h2><table><thead><tr><th>Job</th><th>Files</th><th>State</th><th>Rows sent</th><th>Rejected</th><th>Started</th></tr></thead><tbody>
-${options.jobs.map((j) => html`<tr><td><a href="/import/jobs/${j.id}">${j.id}</a></td><td>${j.files.join(', ')}</td><td>${j.state}</td><td>${j.progress.rowsSent}</td><td>${j.progress.rowsRejected}</td><td>${j.startedAt}</td></tr>`)}
-</tbody></table></div>`
-    : ''
-}`;
-  return layout('Import', '/import', body);
-}
-
-export function importFilePage(options: {
-  name: string;
-  form: Record<string, string>;
-  preview?: FilePreview;
-  error?: string;
-  /** Just uploaded or opened: nothing chosen yet, so nothing is missing yet either. */
-  firstVisit?: boolean;
-}): string {
-  const f = options.form;
-  const columns = [
-    ...new Set(options.preview?.tables.flatMap((t) => t.columns).filter((c) => c !== '') ?? []),
-  ];
-  const chosen = new Set((f.valueColumns ?? '').split('|').filter((s) => s !== ''));
-  const body = html`
-<p><a href="/import">← import folder</a></p>
-${options.error ? html`<p class="error" id="import-error">${options.error}</p>` : ''}
-<form method="post" action="/import/file" id="import-form">
-<input type="hidden" name="name" value="${options.name}">
-<fieldset><legend>Columns</legend>
-<label>Time column <select name="timeColumn" id="timeColumn">${columns.map((c) => html`<option value="${c}" ${c === f.timeColumn ? 'selected' : ''}>${c}</option>`)}</select></label>
-<label>Time format <select name="timeFormat">${TIME_FORMATS.map((t) => html`<option value="${t}" ${t === (f.timeFormat ?? 'auto') ? 'selected' : ''}>${t}</option>`)}</select></label>
-<label>Zone <input name="timeZone" value="${f.timeZone ?? 'UTC'}" size="16"></label>
-<p>Value columns:
-${columns.map((c) => html`<label class="check"><input type="checkbox" name="valueColumn" value="${c}" ${chosen.has(c) ? 'checked' : ''}> ${c}</label>`)}
-</p>
-<label>or as <code>a|b|c</code> <input name="valueColumns" value="${f.valueColumns ?? ''}" size="40" id="valueColumns"></label>
-</fieldset>
-<fieldset><legend>Where the data goes</legend>
-<label>Device-id column <select name="deviceColumn" id="deviceColumn"><option value="">(none: fixed id)</option>${columns.map((c) => html`<option value="${c}" ${c === f.deviceColumn ? 'selected' : ''}>${c}</option>`)}</select></label>
-<label>Fixed device id <input name="device" value="${f.device ?? ''}" id="device"></label>
-<label>Site <input name="site" value="${f.site ?? ''}" required id="site"></label>
-<label>Measurement (equipment) <input name="equipment" value="${f.equipment ?? ''}" required id="equipment"></label>
-<label>Encoding <select name="encoding">${['auto', 'utf-8', 'euc-kr', 'cp949'].map((e) => html`<option value="${e}" ${e === (f.encoding ?? 'auto') ? 'selected' : ''}>${e}</option>`)}</select></label>
-</fieldset>
-<button type="submit" name="action" value="preview" id="preview">Preview</button>
-<button type="submit" name="action" value="run" id="run">Run import</button>
-</form>
-${options.preview ? previewBlock(options.preview, options.firstVisit === true) : ''}`;
-  return layout(`Import ${options.name}`, '/import', body);
-}
-
-function previewBlock(p: FilePreview, firstVisit: boolean): SafeHtml {
-  return html`<div class="card" id="preview-block"><h2>Preview</h2>
-<p class="muted">${p.format}${p.encoding ? `, ${p.encoding}` : ''}. Nothing is sent by a preview.</p>
-${firstVisit ? html`<p id="mapping-hint">Choose the time and value columns and where the data goes, then <b>Preview</b> to see the rows as they would be stored.</p>` : ''}
-${!firstVisit && p.mappingProblems.length > 0 ? html`<ul class="warn" id="mapping-problems">${p.mappingProblems.map((x) => html`<li><code>${x.option}</code>: ${x.message}</li>`)}</ul>` : ''}
-${p.tables.map(
-  (t) => html`<h3>${t.sheet ? `Sheet ${t.sheet}` : 'First rows of the file'}</h3>
-${t.error ? html`<p class="error">${t.error}</p>` : ''}
-<div class="scroll"><table class="preview-rows"><thead><tr><th>Line</th>${t.columns.map((c) => html`<th>${c}</th>`)}</tr></thead>
-<tbody>${t.rows.map((r) => html`<tr><td>${r.line}</td>${r.cells.map((c) => html`<td>${c}</td>`)}</tr>`)}</tbody></table></div>
-${t.rejects.length > 0 ? html`<h4>Rows that would be rejected</h4><table class="rejects"><thead><tr><th>Line</th><th>Reason</th><th>Detail</th></tr></thead><tbody>${t.rejects.map((r) => html`<tr><td>${r.line}</td><td><code>${r.reason}</code></td><td>${r.detail}</td></tr>`)}</tbody></table>` : ''}
-${
-  t.samples.length > 0
-    ? html`<h4>As stored (samples.v1)</h4><pre class="preview-samples">${JSON.stringify(
-        t.samples.map((s) => ({ line: s.line, ...s.sample })),
-        null,
-        2,
-      )}</pre>`
-    : ''
-}`,
-)}
-</div>`;
-}
-
-export function importJobPage(job: ImportJob): string {
-  const body = html`
-<p><a href="/import">← import</a></p>
-<p>Files: ${job.files.join(', ')}</p>
-<div class="progress"><div class="bar" id="bar" style="width:0%"></div></div>
-<p id="progress-text">waiting for the first report…</p>
-<p id="job-state" class="state-${job.state}">${job.state}</p>
-<div id="summary"></div>`;
-  return layout('Import job', '/import', body, { scripts: ['/static/import-job.js'], data: { id: job.id } });
-}
-
 export function queryPage(options: {
   sql: string;
   engine: string;
@@ -303,20 +188,6 @@ ${
     scripts: ['/static/uplot.js', '/static/query.js'],
     data: r ? { columns: r.columns, rows: r.rows } : null,
   });
-}
-
-export function alarmsTable(alarms: (AlarmEvent & { key: string })[]): SafeHtml {
-  if (alarms.length === 0) return html`<p id="no-alarms">No active alarms.</p>`;
-  // In a scroll box: ten columns overflowed the pipeline page's card.
-  return html`<div class="scroll"><table id="alarms"><thead><tr><th>Level</th><th>Site</th><th>Equipment / device</th><th>Rule</th><th>Field</th><th>Value</th><th>Threshold</th><th>Raised</th><th>Last event</th><th>Message</th></tr></thead><tbody>
-${alarms.map((a) => html`<tr class="level-${a.level}"><td><span class="badge ${a.level}">${a.level}</span></td><td>${a.site}</td><td>${a.equipment} / ${a.device}${a.rack ? ` / rack ${a.rack}` : ''}</td><td><code>${a.rule}</code></td><td>${a.field}</td><td>${a.value ?? '–'}</td><td>${a.threshold ?? '–'}</td><td>${a.raisedAt}</td><td>${a.state} ${a.ts}</td><td>${a.message}</td></tr>`)}
-</tbody></table></div>`;
-}
-
-export function alarmsPage(alarms: (AlarmEvent & { key: string })[], topic: string, invalid: number): string {
-  const body = html`<p class="muted">Latest event per alarm on <code>${topic}</code>; active = last state is not cleared.${invalid > 0 ? ` ${invalid} unreadable event(s) skipped.` : ''}</p>
-${alarmsTable(alarms)}`;
-  return layout('Active alarms', '/alarms', body);
 }
 
 export function errorPage(title: string, message: string): string {

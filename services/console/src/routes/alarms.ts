@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { alarmsPage } from '../pages.js';
+import { alarmsPage } from '../alarm-pages.js';
 import { type RouteOptions, sendHtml } from './shared.js';
 
 /** Active alarms, from the compacted alarms topic. */

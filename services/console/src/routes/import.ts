@@ -15,7 +15,8 @@ import {
   UploadTooLargeError,
 } from '../import-folder.js';
 import { type ImportJob, inImportFolder, type JobSummary, withoutFolder } from '../import-jobs.js';
-import { errorPage, importFilePage, importJobPage, importPage } from '../pages.js';
+import { importFilePage, importJobPage, importPage } from '../import-pages.js';
+import { errorPage } from '../pages.js';
 import { type Form, many, one, type RouteOptions, sendHtml } from './shared.js';
 
 /** File import: upload into the import folder, preview with column choice, run, and follow the job. */

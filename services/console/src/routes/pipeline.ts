@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { alarmsTable, pipelinePage } from '../pages.js';
+import { alarmsTable } from '../alarm-pages.js';
+import { pipelinePage } from '../pages.js';
 import { type RouteOptions, sendHtml } from './shared.js';
 
 /** The pipeline page: readiness, rates, lag, dead letters and the latest alarms, and its JSON. */
