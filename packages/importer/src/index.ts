@@ -31,5 +31,12 @@ export { type FilePreview, listColumns, previewFile, type TablePreview } from '.
 export { REJECT_REASONS, type Reject, type RejectReason } from './rejects.js';
 export { MappingError } from './row-mapper.js';
 export { CountingSink, type ImportMessage, type ImportSink, KafkaImportSink } from './sink.js';
+export {
+  equipmentFromFileName,
+  type MappingSuggestion,
+  type SampleTable,
+  suggestMapping,
+  timeFormatOf,
+} from './suggest-mapping.js';
 export { SYNTHETIC_HEADER, writeSyntheticCsv } from './synthetic-csv.js';
 export { parseTime, TIME_FORMATS, type TimeFormat, TimeParseError } from './time-formats.js';

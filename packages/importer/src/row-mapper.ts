@@ -94,7 +94,7 @@ export function createRowMapper(
       else {
         const text = cellText(cell).trim();
         if (text === '') continue;
-        value = NUMBER_RE.test(text) ? Number(text) : Number.NaN;
+        value = isNumberText(text) ? Number(text) : Number.NaN;
         if (Number.isNaN(value)) {
           return reject(
             'not_a_number',
@@ -115,6 +115,11 @@ export function createRowMapper(
 
 /** Decimal numbers only: `Number()` alone would also take `0x1F`, `1_000`-less oddities, and `''` as 0. */
 const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A trimmed value cell the importer stores as a number (a decimal point only: `1,5` is not a number). */
+export function isNumberText(text: string): boolean {
+  return NUMBER_RE.test(text);
+}
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the regex exists to find control characters
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 

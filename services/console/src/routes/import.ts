@@ -4,6 +4,7 @@ import {
   importFiles,
   parseImportOptions,
   previewFile,
+  suggestMapping,
 } from '@gridstream/importer';
 import { counter } from '@gridstream/kafka';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,9 +16,12 @@ import {
   UploadTooLargeError,
 } from '../import-folder.js';
 import { type ImportJob, inImportFolder, type JobSummary, withoutFolder } from '../import-jobs.js';
-import { importFilePage, importJobPage, importPage } from '../import-pages.js';
+import { importFilePage, importJobPage, importPage, prefillForm } from '../import-pages.js';
 import { errorPage } from '../pages.js';
 import { type Form, many, one, type RouteOptions, sendHtml } from './shared.js';
+
+/** The client's file name inside an upload's generated name (`20260201-101500-1a2b3c4d-meters.csv`). */
+const uploadedAs = (name: string) => name.replace(/^\d{8}-\d{6}-[0-9a-f]{8}(?:-(?=.*\.)|(?=\.))/, '');
 
 /** File import: upload into the import folder, preview with column choice, run, and follow the job. */
 export const importRoutes: FastifyPluginAsync<RouteOptions> = async (app, deps) => {
@@ -123,7 +127,12 @@ export const importRoutes: FastifyPluginAsync<RouteOptions> = async (app, deps) 
     try {
       const path = await resolveImportFile(dir, name);
       const preview = await previewFile({ files: [path] }, 10);
-      return sendHtml(reply, importFilePage({ name, form: {}, preview, firstVisit: true }));
+      // The form starts from what the first rows show; the equipment from the name the client uploaded.
+      const suggestion = suggestMapping(preview.tables[0], { fileName: uploadedAs(name) });
+      return sendHtml(
+        reply,
+        importFilePage({ name, form: prefillForm({}, suggestion), preview, firstVisit: true, suggestion }),
+      );
     } catch (error) {
       if (error instanceof ImportPathError) return importList(reply, error.message, 400);
       return sendHtml(
@@ -150,7 +159,14 @@ export const importRoutes: FastifyPluginAsync<RouteOptions> = async (app, deps) 
         const preview = await previewFile(options, 10);
         return sendHtml(reply, importFilePage({ name, form, preview }));
       } catch (error) {
-        return sendHtml(reply, importFilePage({ name, form, error: (error as Error).message }), 422);
+        // A bad source option (an encoding not in the list): said per field like the mapping's problems.
+        if (error instanceof ImportOptionsError)
+          return sendHtml(reply, importFilePage({ name, form, problems: error.problems }), 422);
+        return sendHtml(
+          reply,
+          importFilePage({ name, form, error: `Cannot read the file: ${(error as Error).message}` }),
+          422,
+        );
       }
     }
     try {
@@ -163,7 +179,8 @@ export const importRoutes: FastifyPluginAsync<RouteOptions> = async (app, deps) 
         importFilePage({
           name,
           form,
-          error: error.problems.map((p) => `${p.option}: ${p.message}`).join('; '),
+          error: 'Nothing was imported: fix what is listed below the form first.',
+          problems: error.problems,
           ...(preview ? { preview } : {}),
         }),
         422,
