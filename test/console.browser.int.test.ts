@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ParquetEngine } from '@gridstream/archive';
 import { loadConfig } from '@gridstream/config';
-import { countPoints, createTestDatabase, influxConfig, type TestDatabase } from '@gridstream/influx';
+import {
+  countPoints,
+  createTestDatabase,
+  influxConfig,
+  queryInflux,
+  type TestDatabase,
+} from '@gridstream/influx';
 import { deadLetter, type InMessage, ReliableProducer } from '@gridstream/kafka';
 import {
   createLogger,
@@ -63,6 +69,7 @@ const names = {
   dlq: uniqueName('con.dlq'),
   replays: uniqueName('con.replays'),
   alarms: uniqueName('con.alarms'),
+  actions: uniqueName('con.alarm-actions'),
   exchange: uniqueName('con.ex'),
   queue: uniqueName('con.q'),
 };
@@ -142,6 +149,8 @@ beforeAll(async () => {
     AMQP_QUEUE: names.queue,
     INFLUX_URL: TEST_INFLUX_URL,
     INFLUX_DATABASE: db.name,
+    KAFKA_TOPIC_ALARMS: names.alarms,
+    KAFKA_TOPIC_ALARM_ACTIONS: names.actions,
     PARSER_GROUP_ID: uniqueName('con-parser'),
     WRITER_GROUP_ID: uniqueName('con-writer'),
     ARCHIVER_GROUP_ID: uniqueName('con-archiver'),
@@ -245,6 +254,7 @@ describe('console in a browser', () => {
     await page.waitForSelector('#login-error');
     expect(await page.textContent('#login-error')).toContain('Wrong password');
     await shot('01-login-refused');
+    await page.fill('#operator', 'Kim');
     await page.fill('#password', PASSWORD);
     await page.click('#login');
     await page.waitForURL(/\/pipeline$/);
@@ -297,19 +307,24 @@ describe('console in a browser', () => {
     await page.setInputFiles('#upload-file', csv);
     await page.click('#upload');
     await page.waitForURL(/\/import\/file\?name=/);
-    // Just uploaded: the rows and a hint, no list of what is "missing" before anything could be chosen.
-    await page.waitForSelector('#mapping-hint');
+    // Just uploaded: the form is filled from the file and says what it found; no list of what is "missing".
+    expect(await page.textContent('#mapping-hint')).toBe(
+      'Detected time column time (format YYYY-MM-DD HH:mm:ss), 2 numeric value columns, device column meter ' +
+        'and measurement meters from the file name — check and Preview.',
+    );
     expect(await page.locator('#mapping-problems').count()).toBe(0);
-    expect(await page.textContent('#preview-block')).not.toContain('Invalid input');
-    await page.selectOption('#timeColumn', 'time');
-    await page.selectOption('select[name="timeFormat"]', 'YYYY-MM-DD HH:mm:ss');
-    await page.check('input[name="valueColumn"][value="voltage"]');
-    await page.fill('#valueColumns', 'current');
-    await page.selectOption('#deviceColumn', 'meter');
-    await page.fill('#site', SITE);
-    await page.fill('#equipment', 'meter');
+    expect(await page.inputValue('#timeColumn')).toBe('time');
+    expect(await page.inputValue('#timeFormat')).toBe('YYYY-MM-DD HH:mm:ss');
+    const ticked = await page.locator('input[name="valueColumn"]:checked').all();
+    expect(await Promise.all(ticked.map((box) => box.getAttribute('value')))).toEqual(['voltage', 'current']);
+    expect(await page.inputValue('#deviceColumn')).toBe('meter');
+    expect(await page.inputValue('#equipment')).toBe('meters');
+    await shot('03-import-prefilled');
+    await page.fill('#site', SITE); // the one thing a file cannot tell
     await page.click('#preview');
-    await page.waitForSelector('#preview-block');
+    await page.waitForSelector('.preview-samples');
+    expect(await page.locator('#mapping-problems').count()).toBe(0);
+    expect(await page.textContent('body')).not.toContain('Invalid input');
     await shot('03-import-preview');
     await page.click('#run');
     await page.waitForURL(/\/import\/jobs\//);
@@ -329,12 +344,12 @@ describe('console in a browser', () => {
     await shot('04-import-done');
 
     await waitFor(
-      () => countPoints(db.config, db.name, 'meter'),
+      () => countPoints(db.config, db.name, 'meters'),
       (n) => n >= 20,
       { timeoutMs: 60_000, what: '20 imported points' },
     );
     await new Promise((r) => setTimeout(r, 1_500));
-    expect(await countPoints(db.config, db.name, 'meter')).toBe(20);
+    expect(await countPoints(db.config, db.name, 'meters')).toBe(20);
   });
 
   it('lists a dead letter and replays it to the raw topic, exactly once, with the replay header', async () => {
@@ -467,6 +482,99 @@ describe('console in a browser', () => {
       return card ? card.scrollWidth - card.clientWidth : Number.NaN;
     });
     expect(overflow).toBeLessThanOrEqual(0);
+  });
+
+  it('acknowledges, shelves and clears an alarm: who and when kept in its history and in InfluxDB', async () => {
+    const key = `${SITE}/battery/bank//soc_low`;
+    const row = page.locator(`#alarms tbody tr[data-key="${key}"]`);
+    await page.goto(`${consoleApp.url}/alarms`);
+    expect(await row.locator('.badge.unacked').textContent()).toBe('unacknowledged');
+    await row.locator('button.ack').click();
+    await page.waitForSelector('#alarm-notice');
+    expect(await page.textContent('#alarm-notice')).toBe('Acknowledged.');
+    expect(await row.locator('.acked').textContent()).toMatch(/^acknowledged by Kim at 20\d\d-/);
+    expect(await row.locator('button.ack').count()).toBe(0);
+    await shot('08-alarm-acknowledged');
+
+    // Shelving needs a reason: the browser keeps the form until one is given (required field).
+    await row.locator('select[name="minutes"]').selectOption('60');
+    await row.locator('input[name="comment"]').fill('sensor being replaced');
+    await row.locator('button.shelve').click();
+    await page.waitForSelector('#alarm-notice');
+    expect(await page.textContent('#alarm-notice')).toBe('Shelved.');
+    expect(await page.locator('#alarms tbody tr').count()).toBe(0);
+    const shelved = page.locator(`#shelved tbody tr[data-key="${key}"]`);
+    expect(await shelved.textContent()).toContain('sensor being replaced');
+    expect(await shelved.textContent()).toContain('Kim at');
+    await shot('09-alarm-shelved');
+
+    // The process returns to normal: the episode clears (on the shelf, it stays listed there as cleared).
+    await producer.send(names.alarms, [
+      {
+        key,
+        value: JSON.stringify({
+          v: 1,
+          id: `${key}@2026-01-01T00:00:00.000Z`,
+          site: SITE,
+          equipment: 'battery',
+          device: 'bank',
+          rule: 'soc_low',
+          field: 'soc',
+          state: 'cleared',
+          level: 'fault',
+          value: 12,
+          threshold: 10,
+          raisedAt: '2026-01-01T00:00:00.000Z',
+          ts: '2026-01-01T00:20:00.000Z',
+          message: 'SoC back above 10 %',
+        }),
+      },
+    ]);
+    await waitFor(
+      async () => {
+        await page.goto(`${consoleApp.url}/alarms`);
+        return (await shelved.locator('td').nth(4).textContent()) ?? '';
+      },
+      (state) => state === 'cleared',
+      { timeoutMs: 30_000, intervalMs: 1_000, what: 'the cleared state on the shelf' },
+    );
+    expect(await page.locator('#no-alarms').count()).toBe(1);
+    await shot('10-alarm-cleared');
+
+    await shelved.locator('a.history').click();
+    await page.waitForURL(/\/alarms\/history\?key=/);
+    await page.fill('#comment', 'closed: new sensor reads right');
+    await page.click('#add-comment');
+    await page.waitForSelector('#actions');
+    expect(await page.textContent('#history-state')).toBe('cleared');
+    const actions = await page.locator('#actions tbody tr').allTextContents();
+    expect(actions.map((t) => /(acknowledged|shelved|commented)/.exec(t)?.[1])).toEqual([
+      'commented',
+      'shelved',
+      'acknowledged',
+    ]);
+    expect(actions.every((t) => t.includes('Kim'))).toBe(true);
+    expect(await page.locator('#events tbody tr').count()).toBe(2);
+    await shot('11-alarm-history');
+
+    // The influx-writer took the three actions into `alarm_actions`, by whom, for Grafana.
+    const byAction = await waitFor(
+      async () =>
+        (
+          await queryInflux(
+            db.config,
+            'SELECT "by", "comment" FROM "alarm_actions" GROUP BY "action"',
+            db.name,
+          )
+        ).map((series) => [series.tags.action, series.values.map((v) => [v[1], v[2]])]),
+      (r) => r.length === 3,
+      { timeoutMs: 30_000, what: 'three alarm actions in InfluxDB' },
+    );
+    expect(Object.fromEntries(byAction)).toEqual({
+      acknowledged: [['Kim', '']],
+      commented: [['Kim', 'closed: new sensor reads right']],
+      shelved: [['Kim', 'sensor being replaced']],
+    });
   });
 
   it('runs a query over the local archive and shows the table and the chart', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AmqpPublisher, amqpConfigFromEnv, amqpEnvSchema } from '@gridstream/amqp';
 import { createTestDatabase, influxConfig, queryInflux, type TestDatabase } from '@gridstream/influx';
 import { type MetricsPusher, startMetricsPush } from '@gridstream/runtime';
-import { type AlarmEvent, alarmKey } from '@gridstream/schema';
+import { type AlarmAction, type AlarmEvent, alarmKey } from '@gridstream/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge } from '../services/bridge/src/bridge-service.js';
 import { bridgeConfigSchema } from '../services/bridge/src/config.js';
@@ -56,6 +56,7 @@ const names = {
   parsed: uniqueName('grafana.parsed'),
   dlq: uniqueName('grafana.dlq'),
   alarms: uniqueName('grafana.alarms'),
+  actions: uniqueName('grafana.alarm-actions'),
   exchange: uniqueName('grafana.microgrid'),
   queue: uniqueName('grafana.queue'),
 };
@@ -113,6 +114,7 @@ beforeAll(async () => {
     KAFKA_TOPIC_PARSED: names.parsed,
     KAFKA_TOPIC_DLQ: names.dlq,
     KAFKA_TOPIC_ALARMS: names.alarms,
+    KAFKA_TOPIC_ALARM_ACTIONS: names.actions,
     KAFKA_TOPIC_PARTITIONS: '3',
     AMQP_URL: TEST_AMQP_URL,
     AMQP_EXCHANGE: names.exchange,
@@ -182,6 +184,26 @@ beforeAll(async () => {
       topic: names.alarms,
       messages: alarmEvents(now).map((a) => ({ key: alarmKey(a), value: JSON.stringify(a) })),
     });
+    // An operator acknowledged the microgrid battery alarm in the console (the alarm-handling table).
+    const soc = alarmEvents(now).find((a) => a.rule === 'test_soc_low')!;
+    const ack: AlarmAction = {
+      v: 1,
+      id: 'grafana-ack-1',
+      action: 'acknowledged',
+      episode: soc.id,
+      site: soc.site,
+      equipment: soc.equipment,
+      device: soc.device,
+      rule: soc.rule,
+      level: soc.level,
+      by: 'Kim',
+      at: new Date(now - 5_000).toISOString(),
+      comment: 'crew on the way',
+    };
+    await producer.send({
+      topic: names.actions,
+      messages: [{ key: alarmKey(soc), value: JSON.stringify(ack) }],
+    });
     await producer.disconnect();
   }
 }, 180_000);
@@ -192,7 +214,10 @@ afterAll(async () => {
   await opcua?.stop();
   await db?.drop();
   await metricsDb?.drop();
-  await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq, names.alarms]);
+  await removeTestTopics(
+    kafka,
+    Object.values(names).filter((n) => n !== names.exchange && n !== names.queue),
+  );
 });
 
 /** An ESS rack alarm still active, a microgrid battery alarm still active, and one that has cleared. */
@@ -351,7 +376,7 @@ async function resolveVariables(
   return { values, regex };
 }
 
-const isAlarmQuery = (q: DashboardQuery) => /FROM "alarms"/.test(q.query);
+const isAlarmQuery = (q: DashboardQuery) => /FROM "alarm(s|_actions)"/.test(q.query);
 
 async function runDashboard(file: string, which: (q: DashboardQuery) => boolean): Promise<string[]> {
   const dashboard = loadDashboard(file);
@@ -406,6 +431,11 @@ describe('Grafana dashboards on real pipeline data', () => {
             queryInflux(db.config, `SELECT count("active") FROM "alarms" WHERE "rule" =~ /^test_/`, db.name),
           (s) => Number(s[0]?.values[0]?.[1] ?? 0) === alarmEvents(0).length,
           { what: 'the alarm events in InfluxDB', timeoutMs: 60_000 },
+        );
+        await waitFor(
+          () => queryInflux(db.config, `SELECT count("by") FROM "alarm_actions"`, db.name),
+          (s) => Number(s[0]?.values[0]?.[1] ?? 0) === 1,
+          { what: 'the alarm action in InfluxDB', timeoutMs: 60_000 },
         );
         const failures = (await Promise.all(alarmFiles.map((f) => runDashboard(f, isAlarmQuery)))).flat();
         expect(failures, failures.join('\n')).toEqual([]);

@@ -1,5 +1,6 @@
 import { loadConfig } from '@gridstream/config';
 import {
+  alarmActionsTopicRequest,
   alarmsTopicRequest,
   consumerLag,
   createKafka,
@@ -21,6 +22,7 @@ export async function createTopics(env: Record<string, string | undefined>, logg
     cfg.KAFKA_TOPIC_PARSED,
     cfg.KAFKA_TOPIC_DLQ,
     alarmsTopicRequest(cfg),
+    alarmActionsTopicRequest(cfg),
   ];
   const topics = requests.map((r) => (typeof r === 'string' ? r : r.topic));
   // An explicit `topics create` creates them even where services are told not to (KAFKA_CREATE_TOPICS=false).

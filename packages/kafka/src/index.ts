@@ -37,6 +37,7 @@ export {
   wholeTopicRanges,
 } from './topic-reader.js';
 export {
+  alarmActionsTopicRequest,
   alarmsTopicRequest,
   COMPACTED_TOPIC_CONFIG,
   deleteTopics,

@@ -25,6 +25,8 @@ export const kafkaEnvShape = {
   KAFKA_TOPIC_DLQ: z.string().default(DEFAULT_TOPICS.dlq),
   /** Alarm events (parser's quality stage → influx-writer); key alarmKey(), compaction-friendly. */
   KAFKA_TOPIC_ALARMS: z.string().default(DEFAULT_TOPICS.alarms),
+  /** Operator actions on alarms (console → influx-writer, and back into the console at start). */
+  KAFKA_TOPIC_ALARM_ACTIONS: z.string().default(DEFAULT_TOPICS.alarmActions),
   /** Partitions and replication used when a service creates a missing topic (`make topic` does too). */
   KAFKA_TOPIC_PARTITIONS: envInt(6, { min: 1, max: 10_000 }),
   KAFKA_REPLICATION_FACTOR: envInt(1, { min: 1, max: 16 }),
@@ -55,6 +57,7 @@ export type KafkaEnv = {
   KAFKA_TOPIC_DLQ: string;
   /** Optional here so hand-built envs (tests, tools) that never touch alarms need not name it. */
   KAFKA_TOPIC_ALARMS?: string;
+  KAFKA_TOPIC_ALARM_ACTIONS?: string;
   KAFKA_TOPIC_PARTITIONS: number;
   KAFKA_REPLICATION_FACTOR: number;
   KAFKA_CREATE_TOPICS: boolean;

@@ -98,6 +98,19 @@ export function alarmsTopicRequest(cfg: { KAFKA_TOPIC_ALARMS?: string | undefine
 }
 
 /**
+ * The alarm-actions topic: every action kept (delete policy with no time limit) — the audit trail of alarm
+ * handling, which compaction would cut down to the last action per alarm. Human-written, so it stays small.
+ */
+export function alarmActionsTopicRequest(cfg: {
+  KAFKA_TOPIC_ALARM_ACTIONS?: string | undefined;
+}): TopicRequest {
+  return {
+    topic: cfg.KAFKA_TOPIC_ALARM_ACTIONS ?? DEFAULT_TOPICS.alarmActions,
+    config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+  };
+}
+
+/**
  * The topics a service needs, created with the configured partitions and replication unless
  * KAFKA_CREATE_TOPICS=false (where topics are managed elsewhere, a missing topic is then an error from Kafka).
  */

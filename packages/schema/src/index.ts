@@ -1,3 +1,4 @@
+export * from './alarm-actions.js';
 export * from './alarms.js';
 export * from './archive-columns.js';
 export * from './dead-letter.js';

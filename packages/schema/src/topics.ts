@@ -4,6 +4,8 @@ export const DEFAULT_TOPICS = {
   parsed: 'telemetry.parsed',
   dlq: 'telemetry.dlq',
   alarms: 'telemetry.alarms',
+  /** Operator actions on alarms (acknowledge, shelve, comment): the alarm handling's audit trail. */
+  alarmActions: 'telemetry.alarm-actions',
 } as const;
 
 export type TopicRole = keyof typeof DEFAULT_TOPICS;

@@ -7,7 +7,7 @@ import { createKafka, ReliableProducer } from '@gridstream/kafka';
 import { createLogger, createMetricsRegistry } from '@gridstream/runtime';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActiveAlarms } from './active-alarms.js';
+import { AlarmBoard } from './alarm-board.js';
 import { buildConsoleApp } from './app.js';
 import { consoleConfigSchema } from './config.js';
 import { DeadLetterStore } from './dead-letters.js';
@@ -22,7 +22,7 @@ const PASSWORD = 'open sesame 123';
 const TOKEN = 'tok-0123456789abcdef-xyz';
 let app: FastifyInstance;
 let dir: string;
-const alarms = new ActiveAlarms();
+const alarms = new AlarmBoard();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gs-console-app-'));

@@ -6,8 +6,9 @@ import { counter, type ReliableProducer } from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { ActiveAlarms } from './active-alarms.js';
+import type { AlarmBoard } from './alarm-board.js';
 import {
+  API_OPERATOR,
   bearerToken,
   hostAllowed,
   LoginThrottle,
@@ -30,6 +31,13 @@ import { queryRoutes } from './routes/query.js';
 import { sendHtml } from './routes/shared.js';
 import { staticRoutes } from './routes/static.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking: the name given at login, or API_OPERATOR for a bearer token ('' before authentication). */
+    operator: string;
+  }
+}
+
 export interface ConsoleDeps {
   config: ConsoleConfig;
   logger: Logger;
@@ -37,7 +45,7 @@ export interface ConsoleDeps {
   monitor: PipelineMonitor;
   deadLetters: DeadLetterStore;
   producer: ReliableProducer;
-  alarms: ActiveAlarms;
+  alarms: AlarmBoard;
   jobs: ImportJobs;
   importSink: ImportSink;
 }
@@ -64,6 +72,7 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   ]);
   const throttle = new LoginThrottle();
 
+  app.decorateRequest('operator', '');
   await app.register(cookie);
   await app.register(formbody);
   await app.register(multipart, {
@@ -117,7 +126,10 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
         logins.inc({ outcome: 'throttled' });
         return reply.code(429).send({ error: 'too many failed attempts; wait a few minutes' });
       }
-      if (tokenOk(bearer)) return;
+      if (tokenOk(bearer)) {
+        req.operator = API_OPERATOR;
+        return;
+      }
       throttle.failed(req.ip);
       logins.inc({ outcome: 'failed' });
       logger.warn({ ip: req.ip }, 'console bearer token refused');
@@ -133,7 +145,11 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
       return reply.code(403).type('text/plain').send('cross-origin request refused');
     }
     if (path === '/login') return;
-    if (signer.verify(req.cookies[SESSION_COOKIE])) return;
+    const operator = signer.operator(req.cookies[SESSION_COOKIE]);
+    if (operator !== undefined) {
+      req.operator = operator;
+      return;
+    }
     if (path.startsWith('/api/')) return reply.code(401).send({ error: 'log in first' });
     if (req.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
     return reply.code(401).type('text/plain').send('log in first');

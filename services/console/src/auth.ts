@@ -15,8 +15,15 @@ export const SESSION_COOKIE = 'gs_console';
 
 const MAX_REVOKED = 10_000;
 
+/** Who a login or token without a name is recorded as. */
+export const DEFAULT_OPERATOR = 'operator';
+
+/** Who a request with the bearer token acts as, unless it names someone (alarm actions' `by`). */
+export const API_OPERATOR = 'api';
+
 /**
- * A session is `<expiresAtMs>.<nonce>.<hmac>`: stateless (nothing to store), unforgeable without the
+ * A session is `<expiresAtMs>.<nonce>.<operator>.<hmac>` (operator: the name given at login, base64url, so
+ * alarm actions say who did them): stateless (nothing to store), unforgeable without the
  * secret, and it expires on its own. The secret is random per process unless configured, so a
  * restarted console logs everybody out rather than trusting a secret that sat in a file.
  */
@@ -36,13 +43,21 @@ export class SessionSigner {
     this.secret = secret === undefined ? randomBytes(32) : Buffer.from(secret, 'utf8');
   }
 
-  issue(now = Date.now()): string {
-    const body = `${now + this.ttlMs}.${randomBytes(12).toString('base64url')}`;
+  issue(now = Date.now(), operator = DEFAULT_OPERATOR): string {
+    const body = `${now + this.ttlMs}.${randomBytes(12).toString('base64url')}.${Buffer.from(operator, 'utf8').toString('base64url')}`;
     return `${body}.${this.mac(body)}`;
   }
 
+  /** The operator named in a valid session, or undefined when the session is not valid. */
+  operator(token: string | undefined, now = Date.now()): string | undefined {
+    if (!this.verify(token, now)) return undefined;
+    const body = (token as string).slice(0, (token as string).lastIndexOf('.'));
+    const encoded = body.split('.')[2];
+    return encoded ? Buffer.from(encoded, 'base64url').toString('utf8') : DEFAULT_OPERATOR;
+  }
+
   verify(token: string | undefined, now = Date.now()): boolean {
-    if (token === undefined || token.length > 200) return false;
+    if (token === undefined || token.length > 400) return false;
     const last = token.lastIndexOf('.');
     if (last <= 0) return false;
     const body = token.slice(0, last);

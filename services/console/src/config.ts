@@ -68,6 +68,11 @@ export const consoleConfigSchema = z
     CONSOLE_IMPORT_DIR: z.string().min(1).default('.local/imports'),
     CONSOLE_UPLOAD_MAX_BYTES: envInt(2 * GiB, { min: 1_024 }),
     /** Rows a query may return to the page; more are cut off (and the page says so). */
+    /**
+     * The longest an operator may shelve an alarm, in minutes (ISA-18.2: shelving is always time-limited, so
+     * a shelved alarm cannot be forgotten). The form offers the usual choices up to this.
+     */
+    CONSOLE_SHELVE_MAX_MINUTES: envInt(1_440, { min: 1, max: 43_200 }),
     CONSOLE_QUERY_MAX_ROWS: envInt(5_000, { min: 1, max: 1_000_000 }),
     /** A DuckDB query of the console still running after this is interrupted (Athena: ATHENA_TIMEOUT_MS). */
     CONSOLE_QUERY_TIMEOUT_MS: envInt(120_000, { min: 1_000, max: 3_600_000 }),

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { KafkaImportSink } from '@gridstream/importer';
 import {
+  alarmActionsTopicRequest,
   alarmsTopicRequest,
   COMPACTED_TOPIC_CONFIG,
   createKafka,
@@ -10,7 +11,7 @@ import {
 } from '@gridstream/kafka';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
 import type { FastifyInstance } from 'fastify';
-import { ActiveAlarms } from './active-alarms.js';
+import { AlarmBoard } from './alarm-board.js';
 import { buildConsoleApp } from './app.js';
 import type { ConsoleConfig } from './config.js';
 import { DeadLetterStore } from './dead-letters.js';
@@ -39,6 +40,7 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
       config.KAFKA_TOPIC_RAW,
       config.KAFKA_TOPIC_DLQ,
       alarmsTopicRequest(config),
+      alarmActionsTopicRequest(config),
       // Replay marks are keyed by the letter they mark; one partition keeps reading them back simple.
       { topic: config.KAFKA_TOPIC_DLQ_REPLAYS, partitions: 1, config: { ...COMPACTED_TOPIC_CONFIG } },
     ],
@@ -62,7 +64,16 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
     (m) => deadLetters.recordMark(m.key === null ? null : m.key.toString('utf8'), m.value),
     logger,
   );
-  const alarms = new ActiveAlarms();
+  const alarms = new AlarmBoard();
+  // Every action ever taken (acknowledged, shelved…), read from the start: the console keeps no state of
+  // its own, so a restart (or a second console) shows the same handling.
+  const actionsReader = await tailTopic(
+    kafka,
+    config.KAFKA_TOPIC_ALARM_ACTIONS,
+    'alarm-actions',
+    (m) => alarms.applyAction(m.value),
+    logger,
+  );
   const alarmsReader = await tailTopic(
     kafka,
     config.KAFKA_TOPIC_ALARMS,
@@ -106,6 +117,7 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
   }));
   readiness.add('replays-reader', () => replaysReader.check());
   readiness.add('alarms-reader', () => alarmsReader.check());
+  readiness.add('alarm-actions-reader', () => actionsReader.check());
 
   return {
     url,
@@ -116,6 +128,7 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
       await jobs.drain(); // imports in flight finish (or fail) before the producer goes
       await monitor.stop();
       await alarmsReader.stop();
+      await actionsReader.stop();
       await replaysReader.stop();
       await producer.disconnect();
     },

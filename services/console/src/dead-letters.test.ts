@@ -1,6 +1,5 @@
 import type { InMessage, Kafka, ReliableProducer } from '@gridstream/kafka';
 import { describe, expect, it } from 'vitest';
-import { ActiveAlarms } from './active-alarms.js';
 import {
   DeadLetterStore,
   decodeCursor,
@@ -105,45 +104,6 @@ describe('replay headers', () => {
     expect(
       toDeadLetterView({ ...msg(1, 2, 3), headers: { 'gs-dlq-problems': '{not json' } }).problems,
     ).toEqual([]);
-  });
-});
-
-describe('ActiveAlarms', () => {
-  const event = (state: string, ts: string, extra: Record<string, unknown> = {}) =>
-    Buffer.from(
-      JSON.stringify({
-        v: 1,
-        id: `000001/battery/bank//cell_over_voltage@2026-01-01T00:00:00.000Z`,
-        site: '000001',
-        equipment: 'battery',
-        device: 'bank',
-        rule: 'cell_over_voltage',
-        field: 'cell_v_max',
-        state,
-        level: 'warning',
-        value: 4.3,
-        threshold: 4.25,
-        raisedAt: '2026-01-01T00:00:00.000Z',
-        ts,
-        message: 'cell voltage high',
-        ...extra,
-      }),
-    );
-
-  it('is active until the latest event clears it; garbage is counted and skipped', () => {
-    const alarms = new ActiveAlarms();
-    alarms.apply(event('raised', '2026-01-01T00:00:00.000Z'), null);
-    alarms.apply(event('escalated', '2026-01-01T00:01:00.000Z', { level: 'fault' }), null);
-    expect(alarms.active()).toHaveLength(1);
-    expect(alarms.active()[0]).toMatchObject({ level: 'fault', state: 'escalated' });
-    alarms.apply(Buffer.from('{broken'), null);
-    alarms.apply(Buffer.from('{"v":2}'), null);
-    expect(alarms.invalid).toBe(2);
-    alarms.apply(event('cleared', '2026-01-01T00:05:00.000Z'), null);
-    expect(alarms.active()).toHaveLength(0);
-    // An older event arriving late does not bring a cleared alarm back.
-    alarms.apply(event('raised', '2026-01-01T00:00:00.000Z'), null);
-    expect(alarms.active()).toHaveLength(0);
   });
 });
 

@@ -59,6 +59,7 @@ input,button{font-size:1em;padding:.4em;width:100%;box-sizing:border-box;margin-
 <h1>gridstream console</h1>
 ${options.error ? html`<p class="error" id="login-error">${options.error}</p>` : ''}
 <input type="hidden" name="next" value="${options.next}">
+<label>Your name <input name="operator" id="operator" autocomplete="username" maxlength="64" placeholder="recorded with alarm actions"></label>
 <label>Password <input type="password" name="password" id="password" autocomplete="current-password" autofocus required></label>
 <button type="submit" id="login">Log in</button>
 </form>

@@ -1,6 +1,12 @@
 import type { AlarmEvent } from '@gridstream/schema';
 import { describe, expect, it } from 'vitest';
-import { alarmToLine, InvalidAlarmError, parseAlarm } from './alarm-line.js';
+import {
+  alarmActionToLine,
+  alarmToLine,
+  InvalidAlarmError,
+  parseAlarm,
+  parseAlarmAction,
+} from './alarm-line.js';
 
 const RAISED_AT = '2026-11-23T01:02:03.456Z';
 const event = (over: Partial<AlarmEvent> = {}): AlarmEvent => ({
@@ -104,5 +110,41 @@ describe('writer configuration', () => {
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.path).toEqual(['KAFKA_TOPIC_ALARMS']);
     expect(writerConfigSchema.safeParse({ ...same, WRITER_ALARMS: 'false' }).success).toBe(true);
+  });
+});
+
+describe('alarmActionToLine', () => {
+  const action = {
+    v: 1,
+    id: '5b0e5d0e-1',
+    action: 'shelved',
+    episode: `sionyu/battery/bank/3/rack_over_temperature@${RAISED_AT}`,
+    site: 'sionyu',
+    equipment: 'battery',
+    device: 'bank',
+    rack: '3',
+    rule: 'rack_over_temperature',
+    by: 'Kim "night shift"',
+    at: '2026-11-23T02:00:00.000Z',
+    comment: 'fan, replaced tomorrow',
+    shelvedUntil: '2026-11-23T03:00:00.000Z',
+  };
+
+  it('writes who, why, the episode and the shelf end as fields, at the action time', () => {
+    expect(alarmActionToLine(parseAlarmAction(buf(action)))).toBe(
+      'alarm_actions,action=shelved,device=bank,equipment=battery,rack=3,rule=rack_over_temperature,site=sionyu ' +
+        'by="Kim \\"night shift\\"",comment="fan, replaced tomorrow",' +
+        `episode="sionyu/battery/bank/3/rack_over_temperature@${RAISED_AT}",shelved_until_ms=1795402800000i 1795399200000`,
+    );
+  });
+
+  it('refuses an action that is not one, naming the field', () => {
+    expect(() => parseAlarmAction(buf({ ...action, action: 'deleted' }))).toThrow(
+      /not an alarm action: action/,
+    );
+    expect(() => parseAlarmAction(buf({ ...action, shelvedUntil: undefined }))).toThrow(
+      'not an alarm action: shelvedUntil: a shelved action needs shelvedUntil',
+    );
+    expect(() => parseAlarmAction(buf('{'))).toThrow(InvalidAlarmError);
   });
 });

@@ -1,8 +1,10 @@
 import { escapeTag, formatFloat, quoteStringValue, timestampMs } from '@gridstream/influx';
-import { type AlarmEvent, AlarmEventSchema } from '@gridstream/schema';
+import { type AlarmAction, AlarmActionSchema, type AlarmEvent, AlarmEventSchema } from '@gridstream/schema';
 
 /** The measurement every alarm event goes to (the contract in docs/messages.md). */
 export const ALARMS_MEASUREMENT = 'alarms';
+/** The measurement operators' actions on alarms go to (acknowledged, shelved, unshelved, commented). */
+export const ALARM_ACTIONS_MEASUREMENT = 'alarm_actions';
 
 /** A message from the alarms topic that cannot be written; `reason` is the dead letter's reason code. */
 export class InvalidAlarmError extends Error {
@@ -21,23 +23,36 @@ export class InvalidAlarmError extends Error {
  * level or state outside the closed lists would become a tag value no dashboard query expects.
  */
 export function parseAlarm(value: Buffer | null): AlarmEvent {
+  return parseAs(value, AlarmEventSchema, 'an alarm event');
+}
+
+/** Decodes and validates one `telemetry.alarm-actions` value, like parseAlarm. */
+export function parseAlarmAction(value: Buffer | null): AlarmAction {
+  return parseAs(value, AlarmActionSchema, 'an alarm action');
+}
+
+function parseAs<T>(
+  value: Buffer | null,
+  schema: typeof AlarmEventSchema | typeof AlarmActionSchema,
+  what: string,
+): T {
   let json: unknown;
   try {
     json = JSON.parse(value?.toString('utf8') ?? '');
   } catch (error) {
     throw new InvalidAlarmError('not_json', (error as Error).message);
   }
-  const result = AlarmEventSchema.safeParse(json);
+  const result = schema.safeParse(json);
   if (!result.success) {
     const first = result.error.issues[0];
     const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more)` : '';
     const path = first?.path.join('.') ?? '';
     throw new InvalidAlarmError(
       'invalid_record',
-      `not an alarm event: ${path ? `${path}: ` : ''}${first?.message ?? 'invalid'}${more}`,
+      `not ${what}: ${path ? `${path}: ` : ''}${first?.message ?? 'invalid'}${more}`,
     );
   }
-  return result.data;
+  return result.data as T;
 }
 
 /**
@@ -70,4 +85,25 @@ export function alarmToLine(a: AlarmEvent): string {
   fields.push(`raised_at_ms=${timestampMs(a.raisedAt)}i`);
 
   return `${series} ${fields.join(',')} ${timestampMs(a.ts)}`;
+}
+
+/**
+ * One operator action as one line (precision ms), so Grafana can show alarm handling beside the alarms:
+ *
+ *   alarm_actions,action=<a>,device=<d>,equipment=<e>[,rack=<r>],rule=<r>,site=<s>
+ *     by="…",comment="…",episode="…"[,level="…"][,shelved_until_ms=<int>i] <at ms>
+ *
+ * Series are bounded like the alarms' (× 4 actions); who and why are fields, never tags. The point is
+ * (tags, time): a redelivered action overwrites itself.
+ */
+export function alarmActionToLine(a: AlarmAction): string {
+  let series = `${ALARM_ACTIONS_MEASUREMENT},action=${escapeTag(a.action, 'action')}`;
+  series += `,device=${escapeTag(a.device, 'device')},equipment=${escapeTag(a.equipment, 'equipment')}`;
+  if (a.rack !== undefined) series += `,rack=${escapeTag(a.rack, 'rack')}`;
+  series += `,rule=${escapeTag(a.rule, 'rule')},site=${escapeTag(a.site, 'site')}`;
+  const fields = [`by=${quoteStringValue(a.by)}`, `comment=${quoteStringValue(a.comment)}`];
+  fields.push(`episode=${quoteStringValue(a.episode ?? '')}`);
+  if (a.level !== undefined) fields.push(`level=${quoteStringValue(a.level)}`);
+  if (a.shelvedUntil !== undefined) fields.push(`shelved_until_ms=${timestampMs(a.shelvedUntil)}i`);
+  return `${series} ${fields.join(',')} ${timestampMs(a.at)}`;
 }

@@ -22,7 +22,8 @@ export const writerConfigSchema = z
     /** Partitions handled at once; their points share batches. */
     WRITER_CONCURRENCY: envInt(6, { min: 1, max: 256 }),
     /**
-     * Also consume KAFKA_TOPIC_ALARMS into the `alarms` measurement (same group, same batches, same
+     * Also consume KAFKA_TOPIC_ALARMS into the `alarms` measurement and KAFKA_TOPIC_ALARM_ACTIONS (the
+     * console's acknowledge/shelve/comment trail) into `alarm_actions` (same group, same batches, same
      * commit-after-write). Off where another writer owns alarms, or where there is no quality stage.
      */
     WRITER_ALARMS: envBoolean(true),
@@ -36,6 +37,15 @@ export const writerConfigSchema = z
         code: 'custom',
         path: ['KAFKA_TOPIC_ALARMS'],
         message: `is the same topic as KAFKA_TOPIC_PARSED (${cfg.KAFKA_TOPIC_PARSED}): give alarms their own topic or set WRITER_ALARMS=false`,
+      });
+    if (
+      cfg.WRITER_ALARMS &&
+      [cfg.KAFKA_TOPIC_PARSED, cfg.KAFKA_TOPIC_ALARMS].includes(cfg.KAFKA_TOPIC_ALARM_ACTIONS)
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_TOPIC_ALARM_ACTIONS'],
+        message: `is the same topic as KAFKA_TOPIC_PARSED or KAFKA_TOPIC_ALARMS: give alarm actions their own topic or set WRITER_ALARMS=false`,
       });
   });
 

@@ -1,5 +1,6 @@
 import { createInfluxSink, influxConfigFromEnv, recordToLine } from '@gridstream/influx';
 import {
+  alarmActionsTopicRequest,
   alarmsTopicRequest,
   type BatchContext,
   type ConsumerHandle,
@@ -16,7 +17,15 @@ import {
 } from '@gridstream/kafka';
 import { backoffDelay, type RunningService, type ServiceContext, sleep } from '@gridstream/runtime';
 import { decodeParsed } from '@gridstream/schema';
-import { ALARMS_MEASUREMENT, alarmToLine, InvalidAlarmError, parseAlarm } from './alarm-line.js';
+import {
+  ALARM_ACTIONS_MEASUREMENT,
+  ALARMS_MEASUREMENT,
+  alarmActionToLine,
+  alarmToLine,
+  InvalidAlarmError,
+  parseAlarm,
+  parseAlarmAction,
+} from './alarm-line.js';
 import type { WriterConfig } from './config.js';
 import { type BatchItem, LineBatcher } from './line-batcher.js';
 import { writeWithSplit } from './write-with-split.js';
@@ -56,11 +65,20 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
   const { config, logger, metrics, readiness } = ctx;
   const kafka = createKafka(config, logger);
   const alarmsTopic = config.WRITER_ALARMS ? config.KAFKA_TOPIC_ALARMS : undefined;
-  const inputs = [config.KAFKA_TOPIC_PARSED, ...(alarmsTopic ? [alarmsTopic] : [])];
+  const actionsTopic = config.WRITER_ALARMS ? config.KAFKA_TOPIC_ALARM_ACTIONS : undefined;
+  const inputs = [
+    config.KAFKA_TOPIC_PARSED,
+    ...(alarmsTopic ? [alarmsTopic] : []),
+    ...(actionsTopic ? [actionsTopic] : []),
+  ];
   await ensureConfiguredTopics(
     kafka,
     config,
-    [config.KAFKA_TOPIC_PARSED, config.KAFKA_TOPIC_DLQ, ...(alarmsTopic ? [alarmsTopicRequest(config)] : [])],
+    [
+      config.KAFKA_TOPIC_PARSED,
+      config.KAFKA_TOPIC_DLQ,
+      ...(alarmsTopic ? [alarmsTopicRequest(config), alarmActionsTopicRequest(config)] : []),
+    ],
     logger,
   );
   const sink = createInfluxSink(influxConfigFromEnv(config));
@@ -171,6 +189,21 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     const measurements: string[] = [];
     const dlq: OutMessage[] = [];
     for (const message of messages) {
+      if (message.topic === actionsTopic) {
+        try {
+          items.push({ line: alarmActionToLine(parseAlarmAction(message.value)), ref: { message } });
+          measurements.push(ALARM_ACTIONS_MEASUREMENT);
+        } catch (error) {
+          dlq.push(
+            deadLetterFor(message, {
+              stage: 'influx-writer',
+              reason: error instanceof InvalidAlarmError ? error.reason : 'invalid_record',
+              message: (error as Error).message,
+            }),
+          );
+        }
+        continue;
+      }
       if (message.topic === alarmsTopic) {
         // The alarms topic is compacted: a tombstone (null value) deletes a key there, it is no alarm event
         // and no bad input. Dead-lettered as not_json it filled the DLQ with every cleanup of the topic.

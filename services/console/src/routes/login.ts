@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Counter } from 'prom-client';
 import {
+  DEFAULT_OPERATOR,
   type LoginThrottle,
   SESSION_COOKIE,
   type SessionSigner,
@@ -53,7 +54,13 @@ export const loginRoutes: FastifyPluginAsync<LoginOptions> = async (
     }
     throttle.succeeded(ip);
     logins.inc({ outcome: 'ok' });
-    reply.setCookie(SESSION_COOKIE, signer.issue(), {
+    // The name only labels alarm actions (the password is shared); control characters would corrupt the
+    // audit trail, so they are dropped, and an empty name is recorded as the default.
+    const operator =
+      one(body.operator)
+        .replace(/\p{Cc}/gu, '')
+        .slice(0, 64) || DEFAULT_OPERATOR;
+    reply.setCookie(SESSION_COOKIE, signer.issue(Date.now(), operator), {
       httpOnly: true,
       sameSite: 'strict',
       secure: config.CONSOLE_SECURE_COOKIES,
