@@ -84,25 +84,12 @@ CONF
 # ca.pem, broker.pem (PKCS#8 key + certificate for 127.0.0.1/localhost, the broker's PEM keystore) and
 # client.pem/client.key, all signed by ca.key; made once.
 write_tls() {
-  [[ -s $TLS/broker.pem && -s $TLS/client.key ]] && return 0
-  command -v openssl >/dev/null || die "openssl not on PATH (needed for the TLS test listener)"
-  mkdir -p "$TLS"
-  (
-    cd "$TLS"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=gridstream test CA" \
-      -keyout ca.key -out ca.pem 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >broker.ext
-    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
-      -extfile broker.ext -out broker.crt 2>/dev/null
-    openssl pkcs8 -topk8 -nocrypt -in broker.key -out broker.pk8
-    cat broker.pk8 broker.crt >broker.pem
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=gridstream-test-client" -keyout client.key \
-      -out client.csr 2>/dev/null
-    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
-      -out client.pem 2>/dev/null
-    rm -f ./*.csr broker.ext broker.pk8
-  ) || die "making the test TLS certificates failed"
+  [[ -s $TLS/broker.pem ]] && return 0
+  make_test_certs "$TLS"
+  # Kafka's PEM keystore: the unencrypted PKCS#8 key followed by the certificate, in one file.
+  openssl pkcs8 -topk8 -nocrypt -in "$TLS/server.key" -out "$TLS/broker.pk8"
+  cat "$TLS/broker.pk8" "$TLS/server.crt" >"$TLS/broker.pem"
+  rm -f "$TLS/broker.pk8"
 }
 
 write_config() {

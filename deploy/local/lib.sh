@@ -103,3 +103,27 @@ disable_system_service() {
     $sudo service "$svc" stop >/dev/null 2>&1 || true
   fi
 }
+
+# Test-only TLS material in DIR, made once by a throw-away CA (never use it for anything else): ca.pem,
+# server.crt/server.key (CN localhost, SAN 127.0.0.1 and localhost) and client.pem/client.key, for the TLS
+# listeners the tests of KAFKA_SSL_* and AMQP_TLS_* connect to.
+make_test_certs() {
+  local dir=$1
+  [[ -s $dir/server.crt && -s $dir/client.key ]] && return 0
+  command -v openssl >/dev/null || die "openssl not on PATH (needed for the TLS test listeners)"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=gridstream test CA" \
+      -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile server.ext -out server.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=gridstream-test-client" -keyout client.key \
+      -out client.csr 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -out client.pem 2>/dev/null
+    rm -f ./*.csr server.ext
+  ) || die "making the test TLS certificates failed"
+}

@@ -21,6 +21,9 @@ export RABBITMQ_NODE_PORT="${AMQP_PORT:-5672}"
 export RABBITMQ_NODENAME="${RABBITMQ_NODENAME:-gridstream-$RABBITMQ_NODE_PORT@localhost}"
 export RABBITMQ_DIST_PORT="${RABBITMQ_DIST_PORT:-$((RABBITMQ_NODE_PORT + 20000))}"
 MGMT_PORT="${RABBITMQ_MANAGEMENT_PORT:-15672}" # 0 = don't enable the management plugin
+# A TLS listener requiring a client certificate, for the tests of amqps:// and AMQP_TLS_* (certificates
+# made once under $RHOME/tls by a throw-away CA). 0 = none (the default for a second, private node).
+AMQPS_PORT="${AMQPS_PORT:-$([[ -z $INSTANCE ]] && echo 5671 || echo 0)}"
 export RABBITMQ_MNESIA_BASE="$RHOME/mnesia"
 export RABBITMQ_LOG_BASE="$RHOME/log"
 export RABBITMQ_PID_FILE="$RHOME/rabbitmq.pid"
@@ -54,6 +57,17 @@ log.file.level = info
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $MGMT_PORT
 CONF
+  if [[ $AMQPS_PORT != 0 ]]; then
+    make_test_certs "$RHOME/tls"
+    cat >>"$RABBITMQ_CONFIG_FILE" <<CONF
+listeners.ssl.1 = 127.0.0.1:$AMQPS_PORT
+ssl_options.cacertfile = $RHOME/tls/ca.pem
+ssl_options.certfile = $RHOME/tls/server.crt
+ssl_options.keyfile = $RHOME/tls/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = true
+CONF
+  fi
   if [[ $MGMT_PORT != 0 ]]; then
     echo '[rabbitmq_management].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
   else
@@ -72,6 +86,7 @@ start() {
   require_free_port 127.0.0.1 "$RABBITMQ_NODE_PORT" rabbitmq
   require_free_port 127.0.0.1 "$RABBITMQ_DIST_PORT" rabbitmq
   [[ $MGMT_PORT == 0 ]] || require_free_port 127.0.0.1 "$MGMT_PORT" rabbitmq
+  [[ $AMQPS_PORT == 0 ]] || require_free_port 127.0.0.1 "$AMQPS_PORT" rabbitmq
   write_config
   log "starting node $RABBITMQ_NODENAME on 127.0.0.1:$RABBITMQ_NODE_PORT"
   # -detached: the node daemonizes and writes its own pid to RABBITMQ_PID_FILE once booted.
@@ -106,6 +121,7 @@ status() {
   if pid_alive "$RABBITMQ_PID_FILE" && port_open 127.0.0.1 "$RABBITMQ_NODE_PORT"; then
     local mgmt=""
     [[ $MGMT_PORT == 0 ]] || mgmt="  ui http://127.0.0.1:$MGMT_PORT"
+    [[ $AMQPS_PORT == 0 ]] || mgmt="  amqps://127.0.0.1:$AMQPS_PORT$mgmt"
     echo "rabbitmq  running  pid $(<"$RABBITMQ_PID_FILE")  amqp://127.0.0.1:$RABBITMQ_NODE_PORT$mgmt  (node $RABBITMQ_NODENAME)"
   elif pid_alive "$RABBITMQ_PID_FILE"; then
     echo "rabbitmq  starting pid $(<"$RABBITMQ_PID_FILE")  amqp://127.0.0.1:$RABBITMQ_NODE_PORT (not accepting connections yet)"

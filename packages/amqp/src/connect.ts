@@ -22,6 +22,12 @@ export async function openConnection(
       password: connection.password,
       heartbeat: connection.heartbeat,
     },
-    { clientProperties: { connection_name: connectionName }, timeout: timeoutMs, noDelay: true },
+    // Socket options reach tls.connect for amqps://: the CA, client certificate and key, the server name.
+    {
+      clientProperties: { connection_name: connectionName },
+      timeout: timeoutMs,
+      noDelay: true,
+      ...connection.tls,
+    },
   );
 }

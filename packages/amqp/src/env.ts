@@ -44,9 +44,64 @@ export const amqpEnvShape = {
   /** Unacked deliveries the broker may push ahead; below the batch size, batches never fill. */
   AMQP_PREFETCH: envInt(1000, { min: 1, max: 65_535 }),
   AMQP_QUEUE_TYPE: z.enum(AMQP_QUEUE_TYPES).default('classic'),
+  /**
+   * For amqps:// only: PEM text of the CA that signed the broker's certificate (else the system's CAs), and
+   * this client's certificate and key for brokers that require one (RabbitMQ `ssl_options.verify =
+   * verify_peer` with `fail_if_no_peer_cert = true`). Each also from a file: AMQP_TLS_CA_FILE,
+   * AMQP_TLS_CERT_FILE, AMQP_TLS_KEY_FILE.
+   */
+  AMQP_TLS_CA: z.string().optional(),
+  AMQP_TLS_CERT: z.string().optional(),
+  AMQP_TLS_KEY: z.string().optional(),
+  /** Passphrase of an encrypted AMQP_TLS_KEY. */
+  AMQP_TLS_KEY_PASSWORD: z.string().optional(),
+  /** The name the broker's certificate must carry when it differs from the URL's host (SNI and the check). */
+  AMQP_TLS_SERVERNAME: z.string().trim().min(1).optional(),
 };
 
-export const amqpEnvSchema = z.object(amqpEnvShape);
+type AmqpTlsEnv = Pick<
+  z.infer<z.ZodObject<typeof amqpEnvShape>>,
+  | 'AMQP_URL'
+  | 'AMQP_TLS_CA'
+  | 'AMQP_TLS_CERT'
+  | 'AMQP_TLS_KEY'
+  | 'AMQP_TLS_KEY_PASSWORD'
+  | 'AMQP_TLS_SERVERNAME'
+>;
+
+/**
+ * Cross-field checks of the AMQP_* variables, for every schema that merges amqpEnvShape (call it from the
+ * service's superRefine): TLS settings with a plain amqp:// URL would be silently unused — the operator
+ * believes the link is encrypted and it is not — and a certificate without its key cannot be presented.
+ */
+export function checkAmqpEnv(cfg: AmqpTlsEnv, ctx: z.RefinementCtx): void {
+  const tls = cfg.AMQP_URL.startsWith('amqps:');
+  if (!tls) {
+    for (const name of [
+      'AMQP_TLS_CA',
+      'AMQP_TLS_CERT',
+      'AMQP_TLS_KEY',
+      'AMQP_TLS_KEY_PASSWORD',
+      'AMQP_TLS_SERVERNAME',
+    ] as const) {
+      if (cfg[name] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'is set, so AMQP_URL must start with amqps://',
+        });
+    }
+  }
+  if ((cfg.AMQP_TLS_CERT === undefined) !== (cfg.AMQP_TLS_KEY === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [cfg.AMQP_TLS_CERT === undefined ? 'AMQP_TLS_CERT' : 'AMQP_TLS_KEY'],
+      message: 'a client certificate needs both AMQP_TLS_CERT and AMQP_TLS_KEY',
+    });
+  }
+}
+
+export const amqpEnvSchema = z.object(amqpEnvShape).superRefine(checkAmqpEnv);
 export type AmqpEnv = z.infer<typeof amqpEnvSchema>;
 
 /** Where and how to connect. Holds the password: never log this object, log `describeAmqpUrl()` instead. */
@@ -60,6 +115,8 @@ export interface AmqpConnectionConfig {
   password: string;
   /** Seconds; 0 disables. A dead TCP peer (broker host gone) is noticed after about twice this. */
   heartbeat: number;
+  /** amqps:// only: what the TLS handshake uses besides the system's CAs. */
+  tls?: { ca?: string; cert?: string; key?: string; passphrase?: string; servername?: string };
 }
 
 export interface AmqpTopologyConfig {
@@ -92,6 +149,7 @@ export function amqpConfigFromEnv(env: AmqpEnv): AmqpConfig {
       username: env.AMQP_USERNAME ?? (url.username === '' ? 'guest' : decodeURIComponent(url.username)),
       password: env.AMQP_PASSWORD ?? (url.password === '' ? 'guest' : decodeURIComponent(url.password)),
       heartbeat: Number.isFinite(heartbeat) && heartbeat >= 0 ? heartbeat : 30,
+      ...(protocol === 'amqps' ? { tls: tlsOf(env) } : {}),
     },
     topology: {
       exchange: env.AMQP_EXCHANGE,
@@ -101,6 +159,16 @@ export function amqpConfigFromEnv(env: AmqpEnv): AmqpConfig {
       queueType: env.AMQP_QUEUE_TYPE,
     },
     prefetch: env.AMQP_PREFETCH,
+  };
+}
+
+function tlsOf(env: AmqpTlsEnv): NonNullable<AmqpConnectionConfig['tls']> {
+  return {
+    ...(env.AMQP_TLS_CA === undefined ? {} : { ca: env.AMQP_TLS_CA }),
+    ...(env.AMQP_TLS_CERT === undefined ? {} : { cert: env.AMQP_TLS_CERT }),
+    ...(env.AMQP_TLS_KEY === undefined ? {} : { key: env.AMQP_TLS_KEY }),
+    ...(env.AMQP_TLS_KEY_PASSWORD === undefined ? {} : { passphrase: env.AMQP_TLS_KEY_PASSWORD }),
+    ...(env.AMQP_TLS_SERVERNAME === undefined ? {} : { servername: env.AMQP_TLS_SERVERNAME }),
   };
 }
 

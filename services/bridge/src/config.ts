@@ -1,4 +1,4 @@
-import { amqpEnvShape } from '@gridstream/amqp';
+import { amqpEnvShape, checkAmqpEnv } from '@gridstream/amqp';
 import { envInt } from '@gridstream/config';
 import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
 import { runtimeEnvShape } from '@gridstream/runtime';
@@ -27,6 +27,7 @@ export const bridgeConfigSchema = z
   })
   .superRefine((cfg, ctx) => {
     checkKafkaEnv(cfg, ctx);
+    checkAmqpEnv(cfg, ctx);
     if (cfg.AMQP_PREFETCH < cfg.BRIDGE_BATCH_SIZE) {
       ctx.addIssue({
         code: 'custom',

@@ -1,4 +1,4 @@
-import { amqpEnvShape } from '@gridstream/amqp';
+import { amqpEnvShape, checkAmqpEnv } from '@gridstream/amqp';
 import { envBoolean, envInt } from '@gridstream/config';
 import { runtimeEnvShape } from '@gridstream/runtime';
 import { z } from 'zod';
@@ -69,6 +69,7 @@ export const simulatorConfigSchema = z
     SIM_OPCUA_HOST: z.string().default('127.0.0.1'),
   })
   .superRefine((cfg, ctx) => {
+    checkAmqpEnv(cfg, ctx);
     if (!isValidTimeZone(cfg.SIM_TIMEZONE)) {
       ctx.addIssue({
         code: 'custom',
