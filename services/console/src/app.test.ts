@@ -32,6 +32,7 @@ beforeAll(async () => {
     CONSOLE_IMPORT_DIR: join(dir, 'imports'),
     CONSOLE_UPLOAD_MAX_BYTES: '2048',
     CONSOLE_QUERY_TIMEOUT_MS: '1000',
+    CONSOLE_RATE_LIMIT_PER_MINUTE: '300',
     ARCHIVE_DIR: join(dir, 'archive'),
     ARCHIVE_CACHE_DIR: join(dir, 'archive-cache'),
     CONSOLE_SERVICES: 'parser=http://127.0.0.1:1',
@@ -219,6 +220,44 @@ describe('console authentication', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(other.statusCode).toBe(200);
+  });
+
+  it('sends the security headers (helmet) with our policy', async () => {
+    const cookie = await login();
+    const page = await app.inject({ method: 'GET', url: '/alarms', headers: { cookie } });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toBe(
+      "default-src 'self';script-src 'self';style-src 'self' 'unsafe-inline';img-src 'self' data:;frame-ancestors 'none';form-action 'self';base-uri 'none';object-src 'none'",
+    );
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['referrer-policy']).toBe('same-origin');
+    expect(page.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(page.headers['cache-control']).toBe('no-store');
+    // Plain HTTP here (CONSOLE_SECURE_COOKIES unset): no HSTS, which would only be ignored.
+    expect(page.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('answers 429 past CONSOLE_RATE_LIMIT_PER_MINUTE requests from one address, before authentication', async () => {
+    const remoteAddress = '10.20.30.40';
+    const statuses: number[] = [];
+    for (let i = 0; i < 301; i++) {
+      const res = await app.inject({ method: 'GET', url: '/api/alarms', remoteAddress });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses.slice(0, 300).every((s) => s === 401)).toBe(true);
+    expect(statuses[300]).toBe(429);
+    const limited = await app.inject({ method: 'GET', url: '/api/pipeline', remoteAddress });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json().error).toMatch(/^Too many requests: at most 300 a minute from one address/);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    const page = await app.inject({ method: 'GET', url: '/login', remoteAddress });
+    expect(page.statusCode).toBe(429);
+    expect(page.headers['content-type']).toContain('text/html');
+    // Another address is not affected.
+    expect(
+      (await app.inject({ method: 'GET', url: '/login', remoteAddress: '10.20.30.41' })).statusCode,
+    ).toBe(200);
   });
 
   it('refuses a request naming an unknown host, even with a valid session (DNS rebinding)', async () => {

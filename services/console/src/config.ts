@@ -72,6 +72,8 @@ export const consoleConfigSchema = z
      * The longest an operator may shelve an alarm, in minutes (ISA-18.2: shelving is always time-limited, so
      * a shelved alarm cannot be forgotten). The form offers the usual choices up to this.
      */
+    /** Requests one address may make per minute (pages, assets and API together); more get 429. */
+    CONSOLE_RATE_LIMIT_PER_MINUTE: envInt(600, { min: 10, max: 1_000_000 }),
     CONSOLE_SHELVE_MAX_MINUTES: envInt(1_440, { min: 1, max: 43_200 }),
     CONSOLE_QUERY_MAX_ROWS: envInt(5_000, { min: 1, max: 1_000_000 }),
     /** A DuckDB query of the console still running after this is interrupted (Athena: ATHENA_TIMEOUT_MS). */
