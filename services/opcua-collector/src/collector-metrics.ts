@@ -13,6 +13,7 @@ export interface CollectorMetrics {
   samples: Counter;
   messages: Counter;
   connectionState: Gauge;
+  security: Gauge;
   reconnects: Counter;
   connectFailures: Counter;
   monitoredItems: Gauge;
@@ -82,6 +83,12 @@ export function createCollectorMetrics(registry: Registry, startedAtMs = Date.no
       'gridstream_opcua_connection_state',
       '1 for the current state of each endpoint',
       ['endpoint', 'state'],
+    ),
+    security: gauge(
+      registry,
+      'gridstream_opcua_security',
+      '1 for the message security mode and policy of the current connection (securityMode auto or as configured); absent while not connected',
+      ['endpoint', 'mode', 'policy'],
     ),
     reconnects: counter(
       registry,

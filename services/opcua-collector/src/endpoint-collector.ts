@@ -4,8 +4,11 @@ import {
   createClient,
   describeOpcuaError,
   resolveNodeRefs,
+  type SecurityModeName,
+  type SecurityPolicyName,
   scalarOf,
   severityOf,
+  shortPolicyName,
   usableTimestamp,
   userIdentityInfo,
   withTimeout,
@@ -22,6 +25,8 @@ import {
   DataChangeTrigger,
   type DataValue,
   DeadbandType,
+  type EndpointDescription,
+  MessageSecurityMode,
   type MonitoringParametersOptions,
   type NodeId,
   type OPCUAClient,
@@ -35,7 +40,8 @@ import {
   type ConnectionState,
   deviceLabels,
 } from './collector-metrics.js';
-import type { Deadband, EndpointConfig, PointConfig } from './opcua-config.js';
+import { chooseEndpoint } from './endpoint-choice.js';
+import { AUTO_SECURITY, type Deadband, type EndpointConfig, type PointConfig } from './opcua-config.js';
 import { type DeviceSlot, type PointSlot, type Reading, SampleBuffer } from './sample-buffer.js';
 import type { SamplesOutput } from './samples-output.js';
 
@@ -55,6 +61,14 @@ const FILTER_REFUSALS = new Set([
   'BadMonitoredItemFilterInvalid',
   'BadDeadbandFilterInvalid',
 ]);
+
+interface Security {
+  mode: SecurityModeName;
+  policy: SecurityPolicyName;
+}
+
+/** securityMode auto found nothing it may use: its message is the whole explanation. */
+class SecurityChoiceError extends Error {}
 
 interface DeviceCounters {
   good: Counter.Internal;
@@ -92,6 +106,9 @@ export class EndpointCollector {
   private lastActivityMs = 0;
   private lastFailure = '';
   private repeatedFailures = 0;
+  /** The last choice securityMode auto logged: a repeat is logged at debug only. */
+  private lastChoice = '';
+  private securityLabels: { endpoint: string; mode: string; policy: string } | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private repairTimer: NodeJS.Timeout | undefined;
   private watchdogTimer: NodeJS.Timeout | undefined;
@@ -242,14 +259,103 @@ export class EndpointCollector {
     this.setState('disconnected');
   }
 
+  /**
+   * The security the next client connects with: as configured, or with securityMode auto the strongest
+   * endpoint the server lists right now (asked again for every new client: servers get reconfigured).
+   */
+  private async chooseSecurity(): Promise<Security> {
+    const cfg = this.config;
+    if (cfg.securityMode !== AUTO_SECURITY) {
+      if (cfg.securityPolicy === AUTO_SECURITY)
+        throw new Error('securityPolicy auto needs securityMode auto');
+      return { mode: cfg.securityMode, policy: cfg.securityPolicy };
+    }
+    const endpoints = await this.discoverEndpoints();
+    const choice = chooseEndpoint(endpoints, {
+      identity: cfg.identity.type,
+      allowPasswordOnUnsecuredChannel: cfg.allowPasswordOnUnsecuredChannel,
+    });
+    if (!choice.ok) throw new SecurityChoiceError(choice.error);
+    const key = `${choice.securityMode}/${choice.securityPolicy}`;
+    const changed = key !== this.lastChoice;
+    this.lastChoice = key;
+    const fields = {
+      securityMode: choice.securityMode,
+      securityPolicy: choice.securityPolicy,
+      offered: choice.offered,
+    };
+    if (choice.noneBecause !== undefined) {
+      this.log[changed ? 'warn' : 'debug'](
+        { ...fields, reason: choice.noneBecause },
+        'securityMode auto fell back to None: this connection is neither signed nor encrypted',
+      );
+    } else {
+      this.log[changed ? 'info' : 'debug'](fields, 'securityMode auto chose the strongest endpoint offered');
+    }
+    return { mode: choice.securityMode, policy: choice.securityPolicy };
+  }
+
+  /** GetEndpoints over an unsecured channel, the discovery channel every server must accept. */
+  private async discoverEndpoints(): Promise<EndpointDescription[]> {
+    const cfg = this.config;
+    const discovery = createClient({
+      pki: this.deps.pki,
+      securityMode: 'None',
+      securityPolicy: 'None',
+      reconnect: false,
+      requestTimeoutMs: cfg.requestTimeoutMs,
+      clientName: `gridstream-${cfg.name}-discovery`,
+    });
+    // stop() closes this.client while connecting: that includes this one.
+    this.client = discovery;
+    try {
+      await withTimeout(discovery.connect(cfg.url), cfg.requestTimeoutMs * 2, 'connecting for GetEndpoints');
+      return await withTimeout(discovery.getEndpoints(), cfg.requestTimeoutMs, 'GetEndpoints');
+    } finally {
+      if (this.client === discovery) this.client = undefined;
+      await closeQuietly(discovery);
+    }
+  }
+
+  private connectFailed(error: unknown, security: { mode: string; policy: string }): void {
+    if (this.stopped) return;
+    const cfg = this.config;
+    this.deps.metrics.connectFailures.inc({ endpoint: cfg.name });
+    const message =
+      error instanceof SecurityChoiceError
+        ? `${cfg.url}: ${error.message}`
+        : describeOpcuaError(error, {
+            endpointUrl: cfg.url,
+            securityMode: security.mode,
+            securityPolicy: security.policy,
+            trustedFolder: this.deps.pki.trustedFolder,
+            rejectedFolder: this.deps.pki.rejectedFolder,
+            thumbprint: this.deps.thumbprint,
+          });
+    // A server that stays down for an hour must not write a warning every few seconds: the first
+    // failure, every change of reason, and every 20th repeat are warnings; the rest are debug.
+    this.repeatedFailures = message === this.lastFailure ? this.repeatedFailures + 1 : 0;
+    this.lastFailure = message;
+    const level = this.repeatedFailures % 20 === 0 ? 'warn' : 'debug';
+    this.log[level]({ error: message, repeated: this.repeatedFailures }, 'OPC UA connection failed');
+  }
+
   /** One client's life. Returns true if it got as far as collecting data. */
   private async connectAndServe(): Promise<boolean> {
     const cfg = this.config;
     this.setState('connecting');
+    let security: Security;
+    try {
+      security = await this.chooseSecurity();
+    } catch (error) {
+      this.connectFailed(error, { mode: cfg.securityMode, policy: cfg.securityPolicy });
+      return false;
+    }
+    if (this.stopped) return false;
     const client = createClient({
       pki: this.deps.pki,
-      securityMode: cfg.securityMode,
-      securityPolicy: cfg.securityPolicy,
+      securityMode: security.mode,
+      securityPolicy: security.policy,
       reconnect: true,
       maxRetryDelayMs: cfg.reconnectMaxDelayMs,
       requestTimeoutMs: cfg.requestTimeoutMs,
@@ -308,6 +414,13 @@ export class EndpointCollector {
       });
       await this.setup(s);
       this.sessionId = s.sessionId.toString();
+      // What the client actually runs with, not what was asked for.
+      this.securityLabels = {
+        endpoint: cfg.name,
+        mode: MessageSecurityMode[client.securityMode] ?? String(client.securityMode),
+        policy: shortPolicyName(client.securityPolicy),
+      };
+      this.deps.metrics.security.set(this.securityLabels, 1);
       this.lastActivityMs = Date.now();
       served = true;
       this.lastFailure = '';
@@ -318,8 +431,8 @@ export class EndpointCollector {
           mode: cfg.mode,
           points: this.points.length,
           unresolved: this.nodeIds.filter((n) => !n).length + this.failedItems,
-          securityMode: cfg.securityMode,
-          securityPolicy: cfg.securityPolicy,
+          securityMode: this.securityLabels.mode,
+          securityPolicy: this.securityLabels.policy,
         },
         'collecting',
       );
@@ -329,25 +442,11 @@ export class EndpointCollector {
         this.deps.metrics.reconnects.inc({ endpoint: cfg.name, kind: 'rebuilt' });
       }
     } catch (error) {
-      if (!this.stopped) {
-        this.deps.metrics.connectFailures.inc({ endpoint: cfg.name });
-        const message = describeOpcuaError(error, {
-          endpointUrl: cfg.url,
-          securityMode: cfg.securityMode,
-          securityPolicy: cfg.securityPolicy,
-          trustedFolder: this.deps.pki.trustedFolder,
-          rejectedFolder: this.deps.pki.rejectedFolder,
-          thumbprint: this.deps.thumbprint,
-        });
-        // A server that stays down for an hour must not write a warning every few seconds: the first
-        // failure, every change of reason, and every 20th repeat are warnings; the rest are debug.
-        this.repeatedFailures = message === this.lastFailure ? this.repeatedFailures + 1 : 0;
-        this.lastFailure = message;
-        const level = this.repeatedFailures % 20 === 0 ? 'warn' : 'debug';
-        this.log[level]({ error: message, repeated: this.repeatedFailures }, 'OPC UA connection failed');
-      }
+      this.connectFailed(error, security);
     } finally {
       tearingDown = true;
+      if (this.securityLabels) this.deps.metrics.security.remove(this.securityLabels);
+      this.securityLabels = undefined;
       this.requestRebuild = undefined;
       clearTimeout(this.repairTimer);
       clearTimeout(this.pollTimer);

@@ -37,8 +37,9 @@ describe('OPC UA endpoint file', () => {
     const e = config!.endpoints[0]!;
     expect(e).toMatchObject({
       name: 'plc.local_4840',
-      securityMode: 'None',
-      securityPolicy: 'None',
+      securityMode: 'auto',
+      securityPolicy: 'auto',
+      allowPasswordOnUnsecuredChannel: false,
       identity: { type: 'anonymous' },
       mode: 'subscription',
       samplingIntervalMs: 1000,
@@ -62,13 +63,39 @@ describe('OPC UA endpoint file', () => {
     }
   });
 
-  it('needs a policy for Sign/SignAndEncrypt and none for None', () => {
+  it('needs a policy for Sign/SignAndEncrypt and none for None or auto', () => {
     expect(parse({ securityMode: 'Sign' }).problems).toEqual([
       'endpoints[0].securityPolicy: securityMode Sign needs a policy, e.g. Basic256Sha256',
     ]);
-    expect(parse({ securityPolicy: 'Basic256Sha256' }).problems[0]).toMatch(
+    expect(parse({ securityPolicy: 'Basic256Sha256' }).problems).toEqual([
+      'endpoints[0].securityPolicy: Basic256Sha256 needs securityMode Sign or SignAndEncrypt (securityMode auto, the default, chooses the policy too)',
+    ]);
+    expect(parse({ securityMode: 'None', securityPolicy: 'Basic256Sha256' }).problems[0]).toMatch(
       /needs securityMode Sign or SignAndEncrypt/,
     );
+    expect(parse({ securityMode: 'secure' }).problems).toEqual([
+      'endpoints[0].securityMode: must be one of auto, None, Sign, SignAndEncrypt',
+    ]);
+  });
+
+  it('keeps an explicit securityMode and securityPolicy exactly as written', () => {
+    const pinned = parse({ securityMode: 'Sign', securityPolicy: 'Aes128_Sha256_RsaOaep' });
+    expect(pinned.config!.endpoints[0]).toMatchObject({
+      securityMode: 'Sign',
+      securityPolicy: 'Aes128_Sha256_RsaOaep',
+    });
+    expect(parse({ securityMode: 'None' }).config!.endpoints[0]).toMatchObject({
+      securityMode: 'None',
+      securityPolicy: 'None',
+    });
+    // securityPolicy None alone has always meant securityMode None: still so, not auto.
+    expect(parse({ securityPolicy: 'None' }).config!.endpoints[0]).toMatchObject({
+      securityMode: 'None',
+      securityPolicy: 'None',
+    });
+    expect(parse({ securityMode: 'auto', securityPolicy: 'None' }).problems).toEqual([
+      'endpoints[0].securityPolicy: None goes with securityMode None, not auto',
+    ]);
   });
 
   it('reads the password from the named variable or file, never from the config file', () => {
@@ -103,8 +130,16 @@ describe('OPC UA endpoint file', () => {
 
   it('refuses a password on an unsecured channel unless told the server encrypts it', () => {
     const identity = { type: 'username', username: 'op', passwordEnv: 'PW' };
-    expect(parse({ identity }, { PW: 'x' }).problems[0]).toMatch(/may travel unencrypted/);
-    expect(parse({ identity, allowPasswordOnUnsecuredChannel: true }, { PW: 'x' }).problems).toEqual([]);
+    const none = { securityMode: 'None', identity };
+    expect(parse(none, { PW: 'x' }).problems[0]).toMatch(/may travel unencrypted/);
+    expect(parse({ ...none, allowPasswordOnUnsecuredChannel: true }, { PW: 'x' }).problems).toEqual([]);
+    // With auto the server's endpoints decide, at connect (endpoint-choice.test.ts).
+    const auto = parse({ identity }, { PW: 'x' });
+    expect(auto.problems).toEqual([]);
+    expect(auto.config!.endpoints[0]).toMatchObject({
+      securityMode: 'auto',
+      allowPasswordOnUnsecuredChannel: false,
+    });
   });
 
   it('names every bad point, device and duplicate field', () => {

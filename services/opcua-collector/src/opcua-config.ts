@@ -4,8 +4,7 @@ import {
   joinBrowsePath,
   type NodeRef,
   parseBrowsePath,
-  type SecurityModeName,
-  SecurityModeSchema,
+  SECURITY_MODE_NAMES,
   type SecurityPolicyName,
   SecurityPolicySchema,
   type UserIdentity,
@@ -76,6 +75,14 @@ const Identity = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/**
+ * `auto` (the default): ask the server for its endpoints at every connect and take the strongest one this
+ * collector can use (endpoint-choice.ts). None, Sign, SignAndEncrypt: exactly that, with `securityPolicy`.
+ */
+export const AUTO_SECURITY = 'auto';
+const SECURITY_MODE_SETTINGS = [AUTO_SECURITY, ...SECURITY_MODE_NAMES] as const;
+export type SecurityModeSetting = (typeof SECURITY_MODE_SETTINGS)[number];
+
 const Endpoint = z
   .object({
     name: z
@@ -83,7 +90,10 @@ const Endpoint = z
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (up to 64)')
       .optional(),
     url: z.string().regex(/^opc\.tcp:\/\/[^\s/:]+(:\d+)?(\/.*)?$/, 'must be opc.tcp://host[:port][/path]'),
-    securityMode: SecurityModeSchema.default('None'),
+    /** Default auto, except with `securityPolicy: None` alone, which has always meant securityMode None. */
+    securityMode: z
+      .enum(SECURITY_MODE_SETTINGS, { message: `must be one of ${SECURITY_MODE_SETTINGS.join(', ')}` })
+      .optional(),
     securityPolicy: SecurityPolicySchema.optional(),
     identity: Identity.default({ type: 'anonymous' }),
     mode: z.enum(['subscription', 'polling']).default('subscription'),
@@ -130,8 +140,11 @@ export interface DeviceConfig {
 export interface EndpointConfig {
   name: string;
   url: string;
-  securityMode: SecurityModeName;
-  securityPolicy: SecurityPolicyName;
+  /** 'auto': chosen from the server's endpoints at connect (securityPolicy is then 'auto' too). */
+  securityMode: SecurityModeSetting;
+  securityPolicy: SecurityPolicyName | typeof AUTO_SECURITY;
+  /** With securityMode auto: may a password go over a None channel if that is all the server offers. */
+  allowPasswordOnUnsecuredChannel: boolean;
   identity: UserIdentity;
   mode: 'subscription' | 'polling';
   samplingIntervalMs: number;
@@ -203,20 +216,29 @@ export function parseOpcuaConfig(
       problems.push(`${at}.name: "${name}" is used twice; give each endpoint its own name`);
     names.add(name);
 
-    let policy: SecurityPolicyName;
-    if (e.securityMode === 'None') {
+    const securityMode: SecurityModeSetting =
+      e.securityMode ?? (e.securityPolicy === 'None' ? 'None' : AUTO_SECURITY);
+    let policy: SecurityPolicyName | typeof AUTO_SECURITY;
+    if (securityMode === AUTO_SECURITY) {
+      if (e.securityPolicy !== undefined)
+        problems.push(
+          e.securityPolicy === 'None'
+            ? `${at}.securityPolicy: None goes with securityMode None, not auto`
+            : `${at}.securityPolicy: ${e.securityPolicy} needs securityMode Sign or SignAndEncrypt (securityMode auto, the default, chooses the policy too)`,
+        );
+      policy = AUTO_SECURITY;
+    } else if (securityMode === 'None') {
       if (e.securityPolicy !== undefined && e.securityPolicy !== 'None')
         problems.push(`${at}.securityPolicy: ${e.securityPolicy} needs securityMode Sign or SignAndEncrypt`);
       policy = 'None';
     } else if (e.securityPolicy === undefined || e.securityPolicy === 'None') {
-      problems.push(
-        `${at}.securityPolicy: securityMode ${e.securityMode} needs a policy, e.g. Basic256Sha256`,
-      );
+      problems.push(`${at}.securityPolicy: securityMode ${securityMode} needs a policy, e.g. Basic256Sha256`);
       policy = 'None';
     } else policy = e.securityPolicy;
 
     const identity = resolveIdentity(e.identity, `${at}.identity`, env, baseDir, problems);
-    if (identity?.type === 'username' && e.securityMode === 'None' && !e.allowPasswordOnUnsecuredChannel) {
+    // With auto the server's endpoints are known only at connect: the same rule is applied there.
+    if (identity?.type === 'username' && securityMode === 'None' && !e.allowPasswordOnUnsecuredChannel) {
       // node-opcua encrypts the password with the server certificate when the endpoint's user token
       // policy asks for it; on a None channel without that, it would travel in clear text.
       problems.push(
@@ -276,8 +298,9 @@ export function parseOpcuaConfig(
     const endpoint: EndpointConfig = {
       name,
       url: e.url,
-      securityMode: e.securityMode,
+      securityMode,
       securityPolicy: policy,
+      allowPasswordOnUnsecuredChannel: e.allowPasswordOnUnsecuredChannel,
       identity,
       mode: e.mode,
       samplingIntervalMs: e.samplingIntervalMs,
