@@ -28,6 +28,7 @@ import { alarmsRoutes } from './routes/alarms.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { importRoutes } from './routes/import.js';
 import { loginRoutes } from './routes/login.js';
+import { openapiRoutes } from './routes/openapi.js';
 import { pipelineRoutes } from './routes/pipeline.js';
 import { queryRoutes } from './routes/query.js';
 import { sendHtml } from './routes/shared.js';
@@ -198,5 +199,6 @@ export async function buildConsoleApp(deps: ConsoleDeps): Promise<FastifyInstanc
   await app.register(alarmsRoutes, deps);
   await app.register(importRoutes, deps);
   await app.register(queryRoutes, deps);
+  await app.register(openapiRoutes);
   return app;
 }
