@@ -1,6 +1,12 @@
 import type { Logger } from '@gridstream/runtime';
 import { describe, expect, it } from 'vitest';
-import { ImportJobs, inImportFolder, type JobSummary, withoutFolder } from './import-jobs.js';
+import {
+  ImportJobs,
+  inImportFolder,
+  type JobSummary,
+  progressInImportFolder,
+  withoutFolder,
+} from './import-jobs.js';
 
 const summary: JobSummary = {
   files: [],
@@ -90,5 +96,23 @@ describe('what the job page shows of the server', () => {
     expect(shown.rejects[0]!.detail).toBe('in site-7/meters.csv');
     expect(JSON.stringify(shown)).not.toContain('/srv/');
     expect(withoutFolder('open /srv/gridstream/imports/a.csv failed', folder)).toBe('open a.csv failed');
+    // The live progress too: the folder-relative name, and only the fields the page and the API document.
+    const live = {
+      file: `${folder}/site-7/meters.csv`,
+      rowsRead: 5,
+      rowsSent: 4,
+      rowsRejected: 1,
+      bytesRead: 10,
+      bytesTotal: 20,
+      done: false,
+    };
+    expect(progressInImportFolder(live, folder)).toEqual({
+      file: 'site-7/meters.csv',
+      rowsRead: 5,
+      rowsSent: 4,
+      rowsRejected: 1,
+      bytesRead: 10,
+      bytesTotal: 20,
+    });
   });
 });

@@ -152,6 +152,21 @@ export function inImportFolder(summary: JobSummary, folder: string): JobSummary 
   };
 }
 
+/**
+ * The importer's progress report as the page and the API show it: the fields of JobProgress only, the file
+ * named by its place in the import folder (the live report named the server's absolute path).
+ */
+export function progressInImportFolder(p: JobProgress, folder: string): JobProgress {
+  return {
+    ...(p.file === undefined ? {} : { file: folderRelative(p.file, folder) }),
+    rowsRead: p.rowsRead,
+    rowsSent: p.rowsSent,
+    rowsRejected: p.rowsRejected,
+    bytesRead: p.bytesRead,
+    bytesTotal: p.bytesTotal,
+  };
+}
+
 function folderRelative(file: string, folder: string): string {
   const inside = relative(resolve(folder), resolve(folder, file));
   return inside.startsWith('..') || isAbsolute(inside) ? basename(file) : inside;

@@ -15,7 +15,13 @@ import {
   saveUpload,
   UploadTooLargeError,
 } from '../import-folder.js';
-import { type ImportJob, inImportFolder, type JobSummary, withoutFolder } from '../import-jobs.js';
+import {
+  type ImportJob,
+  inImportFolder,
+  type JobSummary,
+  progressInImportFolder,
+  withoutFolder,
+} from '../import-jobs.js';
 import { importFilePage, importJobPage, importPage, prefillForm } from '../import-pages.js';
 import { errorPage } from '../pages.js';
 import { type Form, many, one, type RouteOptions, sendHtml } from './shared.js';
@@ -196,7 +202,9 @@ export const importRoutes: FastifyPluginAsync<RouteOptions> = async (app, deps) 
       async (onProgress) => {
         try {
           return inImportFolder(
-            (await importFiles(options, deps.importSink, onProgress)) as unknown as JobSummary,
+            (await importFiles(options, deps.importSink, (p) =>
+              onProgress(progressInImportFolder(p, dir)),
+            )) as unknown as JobSummary,
             dir,
           );
         } catch (error) {
