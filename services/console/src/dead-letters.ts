@@ -220,24 +220,35 @@ export class DeadLetterStore {
     const toSend: OutMessage[] = [];
     const marks: OutMessage[] = [];
     const replayed: string[] = [];
+    // The same letter chosen twice is replayed once.
+    const unique = [...new Map(ids.map((id) => [`${id.partition}/${id.offset}`, id])).values()];
+    // Only offsets the partition still holds are read: a reader asked for an offset past the end (or in a
+    // partition the topic does not have) waits for a message that never comes — the request hung 20 s and
+    // answered 503 instead of "not found".
+    const held = new Map((await this.watermarks()).map((w) => [w.partition, w]));
+    const inRange = unique.filter(({ partition, offset }) => {
+      const w = held.get(partition);
+      return w !== undefined && offset >= w.low && offset < w.high;
+    });
     const byPartition = new Map<number, bigint[]>();
-    for (const id of ids)
+    for (const id of inRange)
       byPartition.set(id.partition, [...(byPartition.get(id.partition) ?? []), id.offset]);
     const found = new Map<string, InMessage>();
     // One reader per distinct offset would be slow; read each partition's span once and keep only the
     // wanted letters, so ids far apart do not hold every letter in between in memory.
-    const wanted = new Set(ids.map(({ partition, offset }) => `${partition}/${offset}`));
+    const wanted = new Set(inRange.map(({ partition, offset }) => `${partition}/${offset}`));
     const spans: OffsetRange[] = [...byPartition].map(([partition, offsets]) => ({
       partition,
       from: offsets.reduce(minBig),
       to: offsets.reduce(maxBig) + 1n,
     }));
-    for (const m of await readRanges(this.kafka, this.dlqTopic, spans, undefined, (p, o) =>
-      wanted.has(`${p}/${o}`),
-    ))
-      found.set(`${m.partition}/${m.offset}`, m);
+    if (spans.length > 0)
+      for (const m of await readRanges(this.kafka, this.dlqTopic, spans, undefined, (p, o) =>
+        wanted.has(`${p}/${o}`),
+      ))
+        found.set(`${m.partition}/${m.offset}`, m);
     const now = new Date().toISOString();
-    for (const { partition, offset } of ids) {
+    for (const { partition, offset } of unique) {
       const id = `${partition}/${offset}`;
       const message = found.get(id);
       if (message === undefined) {
