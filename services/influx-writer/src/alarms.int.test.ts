@@ -44,6 +44,7 @@ const kafka = createKafka(kafkaEnv, logger);
 const PARSED = kafkaEnv.KAFKA_TOPIC_PARSED;
 const DLQ = kafkaEnv.KAFKA_TOPIC_DLQ;
 const ALARMS = uniqueName('test.alarms');
+const ACTIONS = uniqueName('test.alarm-actions');
 const GROUP = uniqueName('test-writer-alarms');
 const T0 = Date.parse('2026-11-23T01:00:00.000Z');
 
@@ -205,6 +206,7 @@ function env(overrides: Record<string, string> = {}): Record<string, string> {
     KAFKA_TOPIC_PARSED: PARSED,
     KAFKA_TOPIC_DLQ: DLQ,
     KAFKA_TOPIC_ALARMS: ALARMS,
+    KAFKA_TOPIC_ALARM_ACTIONS: ACTIONS,
     KAFKA_TOPIC_PARTITIONS: '3',
     WRITER_GROUP_ID: GROUP,
     INFLUX_URL: `http://127.0.0.1:${relay.port}`,
@@ -230,7 +232,7 @@ beforeAll(async () => {
   db = await createTestDatabase(base, 'gs_test_alarms');
   relay = new Relay();
   await relay.start(new URL(TEST_INFLUX_URL));
-  await createTestTopics(kafka, [PARSED, DLQ, ALARMS], 3);
+  await createTestTopics(kafka, [PARSED, DLQ, ALARMS, ACTIONS], 3);
   producer = new ReliableProducer(kafka, logger);
   await producer.connect();
   writer = await startInProcess('influx-writer', writerConfigSchema, startWriter, env());
@@ -240,7 +242,7 @@ afterAll(async () => {
   await writer?.stop();
   await producer?.disconnect();
   await relay?.stop();
-  await removeTestTopics(kafka, [PARSED, DLQ, ALARMS, ...extraTopics]);
+  await removeTestTopics(kafka, [PARSED, DLQ, ALARMS, ACTIONS, ...extraTopics]);
   await db?.drop().catch(() => undefined);
 });
 
@@ -388,6 +390,55 @@ describe('influx-writer: telemetry.alarms → the alarms measurement (real Kafka
     );
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await alarmPoints()).toBe(expectedAlarms);
+  });
+
+  it("writes operators' alarm actions to alarm_actions and dead-letters one that is not an action", async () => {
+    const action = {
+      v: 1,
+      id: 'a-1',
+      action: 'shelved',
+      episode: alarm(0).id,
+      site: alarm(0).site,
+      equipment: alarm(0).equipment,
+      device: alarm(0).device,
+      rack: alarm(0).rack,
+      rule: alarm(0).rule,
+      by: 'Kim',
+      at: '2026-11-23T02:00:00.000Z',
+      comment: 'fan swap',
+      shelvedUntil: '2026-11-23T03:00:00.000Z',
+    };
+    const notAnAction = Buffer.from(JSON.stringify({ ...action, id: 'a-2', action: 'deleted' }));
+    await producer.send(ACTIONS, [
+      { key: 'k', value: JSON.stringify(action) },
+      { key: 'k', value: notAnAction },
+    ]);
+    expectedLetters += 1;
+    const [series] = await waitFor(
+      () =>
+        queryInflux(db.config, 'SELECT "by", "comment", "shelved_until_ms" FROM alarm_actions GROUP BY *'),
+      (r) => r.length === 1,
+      { what: 'the action in alarm_actions' },
+    );
+    expect(series!.tags).toMatchObject({
+      action: 'shelved',
+      site: action.site,
+      rule: action.rule,
+      rack: action.rack,
+    });
+    expect(series!.values).toEqual([
+      [Date.parse(action.at), 'Kim', 'fan swap', Date.parse(action.shelvedUntil)],
+    ]);
+    const letters = await waitFor(
+      async () =>
+        (await readTopic(kafka, DLQ, expectedLetters)).filter(
+          (l) => l.headers[DLQ_HEADER.sourceTopic] === ACTIONS,
+        ),
+      (l) => l.length === 1,
+      { what: 'the letter of the bad action' },
+    );
+    expect(letters[0]!.headers[DLQ_HEADER.reason]).toBe('invalid_record');
+    expect(letters[0]!.value!.equals(notAnAction)).toBe(true);
   });
 
   it('with WRITER_ALARMS=false leaves the alarms topic alone and still writes records', async () => {

@@ -189,31 +189,20 @@ export async function startWriter(ctx: ServiceContext<WriterConfig>): Promise<Ru
     const measurements: string[] = [];
     const dlq: OutMessage[] = [];
     for (const message of messages) {
-      if (message.topic === actionsTopic) {
-        try {
-          items.push({ line: alarmActionToLine(parseAlarmAction(message.value)), ref: { message } });
-          measurements.push(ALARM_ACTIONS_MEASUREMENT);
-        } catch (error) {
-          dlq.push(
-            deadLetterFor(message, {
-              stage: 'influx-writer',
-              reason: error instanceof InvalidAlarmError ? error.reason : 'invalid_record',
-              message: (error as Error).message,
-            }),
-          );
-        }
+      // The alarms topic is compacted: a tombstone (null value) deletes a key there, it is no alarm event
+      // and no bad input. Dead-lettered as not_json it filled the DLQ with every cleanup of the topic.
+      if (message.topic === alarmsTopic && message.value === null) {
+        tombstones.inc();
         continue;
       }
-      if (message.topic === alarmsTopic) {
-        // The alarms topic is compacted: a tombstone (null value) deletes a key there, it is no alarm event
-        // and no bad input. Dead-lettered as not_json it filled the DLQ with every cleanup of the topic.
-        if (message.value === null) {
-          tombstones.inc();
-          continue;
-        }
+      if (message.topic === alarmsTopic || message.topic === actionsTopic) {
+        const isAction = message.topic === actionsTopic;
         try {
-          items.push({ line: alarmToLine(parseAlarm(message.value)), ref: { message } });
-          measurements.push(ALARMS_MEASUREMENT);
+          const line = isAction
+            ? alarmActionToLine(parseAlarmAction(message.value))
+            : alarmToLine(parseAlarm(message.value));
+          items.push({ line, ref: { message } });
+          measurements.push(isAction ? ALARM_ACTIONS_MEASUREMENT : ALARMS_MEASUREMENT);
         } catch (error) {
           dlq.push(
             deadLetterFor(message, {
