@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ParquetEngine } from '@gridstream/archive';
 import { loadConfig } from '@gridstream/config';
 import { counter, deadLetter, ReliableProducer } from '@gridstream/kafka';
 import { createMetricsRegistry, type HealthServer, Readiness, startHealthServer } from '@gridstream/runtime';
@@ -21,6 +20,7 @@ import {
   testLogger,
   uniqueName,
   waitFor,
+  writeSocArchiveFile,
 } from './helpers.js';
 
 /**
@@ -332,31 +332,14 @@ beforeAll(async () => {
   // A small archive for the query API (the archiver's own Parquet writer) and a CSV in the import folder.
   const archiveDir = join(work, 'archive');
   await mkdir(join(archiveDir, 'dt=2026-01-01'), { recursive: true });
-  const engine = await ParquetEngine.create();
-  try {
-    await engine.writeRows(
-      Array.from({ length: 5 }, (_, i) => ({
-        ts: Date.UTC(2026, 0, 1, 0, i),
-        site: SITE,
-        equipment: 'battery',
-        device: 'bank',
-        rack: null,
-        field: 'soc',
-        value: 50 + i,
-        is_flag: false,
-        quality: null,
-        kafka_partition: 0,
-        kafka_offset: BigInt(i),
-      })),
-      join(
-        archiveDir,
-        'dt=2026-01-01',
-        `${names.parsed}+0+${'0'.padStart(20, '0')}+${'4'.padStart(20, '0')}.parquet`,
-      ),
-    );
-  } finally {
-    engine.close();
-  }
+  await writeSocArchiveFile(
+    join(
+      archiveDir,
+      'dt=2026-01-01',
+      `${names.parsed}+0+${'0'.padStart(20, '0')}+${'4'.padStart(20, '0')}.parquet`,
+    ),
+    { site: SITE, count: 5 },
+  );
   const imports = join(work, 'imports');
   await mkdir(imports, { recursive: true });
   const lines = ['time,meter,voltage,current'];

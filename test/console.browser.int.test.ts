@@ -1,7 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ParquetEngine } from '@gridstream/archive';
 import { loadConfig } from '@gridstream/config';
 import {
   countPoints,
@@ -38,6 +37,7 @@ import {
   testLogger,
   uniqueName,
   waitFor,
+  writeSocArchiveFile,
 } from './helpers.js';
 
 /** The page's DOM, inside page.evaluate/waitForFunction callbacks (they run in the browser, not here). */
@@ -162,31 +162,14 @@ beforeAll(async () => {
   // A small archive for the query page: 10 rows, written with the archiver's own Parquet writer.
   const archiveDir = join(work, 'archive');
   await mkdir(join(archiveDir, 'dt=2026-01-01'), { recursive: true });
-  const engine = await ParquetEngine.create();
-  try {
-    await engine.writeRows(
-      Array.from({ length: 10 }, (_, i) => ({
-        ts: Date.UTC(2026, 0, 1, 0, i),
-        site: SITE,
-        equipment: 'battery',
-        device: 'bank',
-        rack: null,
-        field: 'soc',
-        value: 50 + i,
-        is_flag: false,
-        quality: null,
-        kafka_partition: 0,
-        kafka_offset: BigInt(i),
-      })),
-      join(
-        archiveDir,
-        'dt=2026-01-01',
-        `${names.parsed}+0+${'0'.padStart(20, '0')}+${'9'.padStart(20, '0')}.parquet`,
-      ),
-    );
-  } finally {
-    engine.close();
-  }
+  await writeSocArchiveFile(
+    join(
+      archiveDir,
+      'dt=2026-01-01',
+      `${names.parsed}+0+${'0'.padStart(20, '0')}+${'9'.padStart(20, '0')}.parquet`,
+    ),
+    { site: SITE, count: 10 },
+  );
 
   const config = loadConfig(consoleConfigSchema, {
     ...env,

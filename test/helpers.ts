@@ -22,4 +22,5 @@ export {
   testLogger,
   uniqueName,
   waitFor,
+  writeSocArchiveFile,
 } from '@gridstream/testkit';

@@ -1,3 +1,4 @@
+export { writeSocArchiveFile } from './archive-fixture.js';
 export { startInProcess } from './in-process.js';
 export {
   asReadIn,
