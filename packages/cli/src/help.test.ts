@@ -34,6 +34,8 @@ describe('gridstream --help', () => {
     ['import'],
     ['spool'],
     ['parse'],
+    ['forecast'],
+    ['forecast', 'backtest'],
   ];
   for (const command of commands) {
     it(`gridstream ${[...command, '--help'].join(' ')} prints its usage and exits 0`, async () => {

@@ -4,6 +4,7 @@ import { ConfigError } from '@gridstream/config';
 import { createLogger, EXIT_CONFIG } from '@gridstream/runtime';
 import { runArchiveCommand } from './archive-command.js';
 import { runExportCommand } from './export-command.js';
+import { runForecastCommand } from './forecast-command.js';
 import { runGlueCommand } from './glue-command.js';
 import { runImportCommand } from './import-command.js';
 import { runInfluxCommand } from './influx-command.js';
@@ -41,6 +42,8 @@ const USAGE = `gridstream <command>
                                 what a collector's disk spool holds (and whether Kafka has it)
   parse <file|->… [--schema microgrid.v1|samples.v1] [--timezone Z] [--json]
                                 decode raw messages offline as the parser would: records and dead letters
+  forecast backtest --file f.csv --time-column C --value-column C --period 24[,168] [--horizon N] [--models hw,snaive] [--json]
+                                rolling-origin backtest of Holt–Winters vs seasonal naive on one column (docs/forecast.md)
 
 With --json a command prints one JSON document on stdout and nothing else (its own --help has the shape).
 Configuration comes from the environment (see docs/configuration.md).`;
@@ -104,6 +107,7 @@ const GROUPS: Record<string, CommandGroup> = {
   import: runImportCommand,
   spool: runSpoolCommand,
   parse: runParseCommand,
+  forecast: runForecastCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
