@@ -71,6 +71,7 @@ demo: infra build topic ## everything on its defaults: infra, topics, all servic
 	  SIM_MODBUS_SCENARIO=$${SIM_MODBUS_SCENARIO:-over-temperature} \
 	  METRICS_INFLUX_URL=$${METRICS_INFLUX_URL:-http://127.0.0.1:8086} \
 	  ARCHIVE_MAX_FILE_AGE_MS=$${ARCHIVE_MAX_FILE_AGE_MS:-30000} \
+	  FORECAST_CONFIG=$${FORECAST_CONFIG:-sample/forecast/demo.yaml} \
 	  deploy/local/services.sh start
 	deploy/local/demo-watch.sh
 

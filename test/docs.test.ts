@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { archiverConfigSchema } from '../services/archiver/src/config.js';
 import { bridgeConfigSchema } from '../services/bridge/src/config.js';
+import { forecasterConfigSchema } from '../services/forecaster/src/config.js';
 import { consoleConfigSchema } from '../services/console/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { modbusCollectorConfigSchema } from '../services/modbus-collector/src/config.js';
@@ -21,6 +22,7 @@ const schemas = {
   'opcua-collector': makeOpcuaCollectorConfigSchema({}),
   archiver: archiverConfigSchema,
   console: consoleConfigSchema,
+  forecaster: forecasterConfigSchema,
 };
 
 describe('docs/configuration.md', () => {

@@ -8,6 +8,8 @@ import { type AlarmAction, type AlarmEvent, alarmKey } from '@gridstream/schema'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge } from '../services/bridge/src/bridge-service.js';
 import { bridgeConfigSchema } from '../services/bridge/src/config.js';
+import { forecasterConfigSchema } from '../services/forecaster/src/config.js';
+import { startForecaster } from '../services/forecaster/src/forecaster-service.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { startWriter } from '../services/influx-writer/src/writer-service.js';
 import { startModbusCollector } from '../services/modbus-collector/src/collector-service.js';
@@ -57,6 +59,7 @@ const names = {
   dlq: uniqueName('grafana.dlq'),
   alarms: uniqueName('grafana.alarms'),
   actions: uniqueName('grafana.alarm-actions'),
+  forecasts: uniqueName('grafana.forecasts'),
   exchange: uniqueName('grafana.microgrid'),
   queue: uniqueName('grafana.queue'),
 };
@@ -67,6 +70,7 @@ const GATEWAY_SITES = ['000001', '000002'];
 const PREFERRED: Record<string, Record<string, string>> = {
   'microgrid-overview': { site: '000001' },
   'ess-site': { site: 'sionyu' },
+  forecast: { site: 'sionyu', equipment: 'battery', device: 'bank', field: 'soc' },
 };
 const kafka = testKafka();
 const stops: (() => Promise<void>)[] = [];
@@ -108,6 +112,14 @@ beforeAll(async () => {
     ),
   );
 
+  const forecastConfig = join(dir, 'forecast.yaml');
+  writeFileSync(
+    forecastConfig,
+    `series:
+  - { site: sionyu, equipment: battery, device: bank, field: soc, step: 2s, history: 2m, horizon: 30s, every: 2s,
+      seasons: [20s], min: 0, max: 100 }
+`,
+  );
   const env = {
     KAFKA_BROKERS: TEST_BROKERS.join(','),
     KAFKA_TOPIC_RAW: names.raw,
@@ -128,6 +140,11 @@ beforeAll(async () => {
     OPCUA_CONFIG: opcuaConfig,
     OPCUA_PKI_DIR: join(dir, 'pki'),
     OPCUA_AUTO_TRUST_SERVERS: 'true',
+    // The forecaster on the ESS bank's SoC as the collector reads it: test-sized steps and seasons.
+    FORECAST_CONFIG: forecastConfig,
+    FORECAST_MODEL_DIR: join(dir, 'forecast-models'),
+    FORECAST_TICK_MS: '500',
+    KAFKA_TOPIC_FORECASTS: names.forecasts,
   };
   const services = [
     ['influx-writer', writerConfigSchema, startWriter],
@@ -135,6 +152,7 @@ beforeAll(async () => {
     ['bridge', bridgeConfigSchema, startBridge],
     ['modbus-collector', modbusCollectorConfigSchema, startModbusCollector],
     ['opcua-collector', opcuaCollectorConfigSchema, startOpcuaCollector],
+    ['forecaster', forecasterConfigSchema, startForecaster],
   ] as const;
   for (const [name, schema, start] of services) {
     // biome-ignore lint/suspicious/noExplicitAny: each tuple pairs a schema with its own start function
@@ -243,6 +261,20 @@ function alarmEvents(now: number): AlarmEvent[] {
     };
   };
   return [
+    // An early warning of the forecaster (the forecast dashboard's table).
+    event(
+      {
+        site: 'sionyu',
+        equipment: 'battery',
+        device: 'bank',
+        rule: 'predicted_test_soc_low',
+        field: 'soc',
+        value: 8,
+        threshold: 10,
+      },
+      now - 20_000,
+      now - 20_000,
+    ),
     event(
       {
         site: 'sionyu',
@@ -423,12 +455,16 @@ describe('Grafana dashboards on real pipeline data', () => {
       : 'alarm list and alarm annotations run (syntax only: this influx-writer does not write alarms yet)',
     async () => {
       const alarmFiles = DASHBOARD_FILES.filter((f) => queriesOf(f, loadDashboard(f)).some(isAlarmQuery));
-      expect(alarmFiles.sort()).toEqual(['ess-site', 'microgrid-overview']);
+      expect(alarmFiles.sort()).toEqual(['ess-site', 'forecast', 'microgrid-overview']);
       if (WRITER_WRITES_ALARMS) {
         await waitFor(
           // Rules named test_*: a quality stage in the parser may raise real alarms on the simulated data too.
           () =>
-            queryInflux(db.config, `SELECT count("active") FROM "alarms" WHERE "rule" =~ /^test_/`, db.name),
+            queryInflux(
+              db.config,
+              `SELECT count("active") FROM "alarms" WHERE "rule" =~ /^(predicted_)?test_/`,
+              db.name,
+            ),
           (s) => Number(s[0]?.values[0]?.[1] ?? 0) === alarmEvents(0).length,
           { what: 'the alarm events in InfluxDB', timeoutMs: 60_000 },
         );

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
  * Grafana's InfluxDB datasource would send it, so tests can run the dashboards without a Grafana.
  */
 export const GRAFANA_DIR = join(import.meta.dirname, '..', 'deploy', 'grafana');
-export const DASHBOARD_FILES = ['microgrid-overview', 'ess-site', 'pipeline-health'] as const;
+export const DASHBOARD_FILES = ['microgrid-overview', 'ess-site', 'pipeline-health', 'forecast'] as const;
 
 export interface DatasourceRef {
   type?: string;

@@ -19,7 +19,7 @@ const env = {
   ...process.env,
   PATH: `${dirname(process.execPath)}:${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
 };
-const HEALTH_PORTS = [9101, 9102, 9103, 9104, 9105, 9106, 9107, 9108];
+const HEALTH_PORTS = [9101, 9102, 9103, 9104, 9105, 9106, 9107, 9108, 9109];
 
 /** Make targets the suite does not run, and why; they are still checked to exist with `make -n`. */
 const DRY_RUN: Record<string, string> = {

@@ -21,9 +21,11 @@ gridstream demo is running.
                e.g. q=SELECT * FROM alarms ORDER BY time DESC LIMIT 5
   Modbus       the ESS simulator on 127.0.0.1:5020 (gridstream modbus probe --host 127.0.0.1 --port 5020 --unit 1 --address 0 --count 10)
   OPC UA       the microgrid simulator on opc.tcp://127.0.0.1:4840 (gridstream opcua browse opc.tcp://127.0.0.1:4840)
+  Forecasts    the ESS bank's SoC (sample/forecast/demo.yaml), first one ~20 min after the start: InfluxDB
+               measurement "forecast", Grafana "gridstream / Forecasts", early warnings predicted_soc_low
   Archive      .local/archive (Parquet): gridstream query "SELECT equipment, count(*) FROM telemetry GROUP BY 1"
   Health       bridge :9101  parser :9102  influx-writer :9103  modbus :9104  opcua :9105  archiver :9106
-               console :9107  simulator :9108
+               console :9107  simulator :9108  forecaster :9109
                (/healthz/ready, /metrics)
   Logs         $GRIDSTREAM_HOME/logs/<service>.log
 Ctrl-C stops the services; 'make infra-down' stops Kafka, RabbitMQ and InfluxDB.

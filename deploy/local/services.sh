@@ -13,7 +13,7 @@ PID_MARKER="$GS_REPO_ROOT/services/"
 RUN="$GRIDSTREAM_HOME/run"
 LOGS="$GRIDSTREAM_HOME/logs"
 # Start order: sinks first, then the pipeline, the simulators, and the sources that read them.
-ALL=(influx-writer archiver parser bridge simulator modbus-collector opcua-collector console)
+ALL=(influx-writer archiver parser bridge simulator modbus-collector opcua-collector forecaster console)
 
 start_one() {
   local svc=$1 main="$GS_REPO_ROOT/services/$1/dist/main.js"
@@ -41,7 +41,7 @@ case "${1:-}" in
     shift
     # Reverse order: sources first, so the downstream services drain what is already in Kafka.
     if (($#)); then targets=("$@"); else
-      targets=(console opcua-collector modbus-collector simulator bridge parser archiver influx-writer)
+      targets=(console forecaster opcua-collector modbus-collector simulator bridge parser archiver influx-writer)
     fi
     for svc in "${targets[@]}"; do stop_pid "$RUN/$svc.pid" "$svc" 30; done
     ;;

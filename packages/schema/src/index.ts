@@ -2,6 +2,7 @@ export * from './alarm-actions.js';
 export * from './alarms.js';
 export * from './archive-columns.js';
 export * from './dead-letter.js';
+export * from './forecast.js';
 export * from './identifiers.js';
 export * from './local-time.js';
 export * from './microgrid.js';

@@ -6,6 +6,8 @@ export const DEFAULT_TOPICS = {
   alarms: 'telemetry.alarms',
   /** Operator actions on alarms (acknowledge, shelve, comment): the alarm handling's audit trail. */
   alarmActions: 'telemetry.alarm-actions',
+  /** Predicted values per series (forecaster → anyone who wants them; never mixed with readings). */
+  forecasts: 'telemetry.forecasts',
 } as const;
 
 export type TopicRole = keyof typeof DEFAULT_TOPICS;
