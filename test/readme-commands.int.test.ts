@@ -70,6 +70,14 @@ async function ready(port: number): Promise<boolean> {
 }
 
 beforeAll(async () => {
+  // `make demo` installs first when the lock file is newer than the last install: `npm ci` would then empty
+  // node_modules under this very test run (it did, once). Refuse instead, saying what to do.
+  const upToDate = await run('make', ['-q', 'node_modules/.installed'], { cwd: REPO_ROOT, env }).then(
+    () => true,
+    () => false,
+  );
+  if (!upToDate)
+    throw new Error('a package manifest is newer than the last install: run `make install` before this test');
   const log = openSync(join(REPO_ROOT, '.local', 'readme-demo.log'), 'w');
   demo = spawn('make', ['demo'], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', log, log] });
   await waitFor(
