@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AlarmActionRefused, AlarmBoard } from './alarm-board.js';
+import { alarmsTable } from './alarm-pages.js';
 
 const KEY = '000001/battery/bank//cell_over_voltage';
 const EPISODE = `${KEY}@2026-01-01T00:00:00.000Z`;
@@ -158,5 +159,22 @@ describe('AlarmBoard', () => {
     restarted.applyAction(Buffer.from(JSON.stringify(ack)));
     restarted.apply(event('raised', '2026-01-01T00:00:00.000Z'), null);
     expect(restarted.active(T0)[0]!.acknowledged?.by).toBe('kim');
+  });
+});
+
+describe('alarmsTable', () => {
+  it("marks the forecaster's early warnings as predicted, and only those", () => {
+    const board = new AlarmBoard();
+    board.apply(event('raised', '2026-01-01T00:00:00.000Z'), null);
+    board.apply(
+      event('raised', '2026-01-01T00:00:00.000Z', {
+        id: `000001/battery/bank//predicted_soc_low@2026-01-01T00:00:00.000Z`,
+        rule: 'predicted_soc_low',
+      }),
+      null,
+    );
+    const table = alarmsTable(board.active(T0)).value;
+    expect(table.match(/badge predicted/g)).toHaveLength(1);
+    expect(table).toMatch(/<code>predicted_soc_low<\/code> <span class="badge predicted"/);
   });
 });

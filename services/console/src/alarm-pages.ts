@@ -43,7 +43,7 @@ export function alarmsTable(alarms: AlarmView[], options: { maxShelveMinutes?: n
   const forms = options.maxShelveMinutes;
   // In a scroll box: ten columns overflowed the pipeline page's card.
   return html`<div class="scroll"><table id="alarms"><thead><tr><th>Level</th><th>Site</th><th>Equipment / device</th><th>Rule</th><th>Field</th><th>Value</th><th>Threshold</th><th>Raised</th><th>Last event</th><th>Message</th><th>Handling</th></tr></thead><tbody>
-${alarms.map((a) => html`<tr class="level-${a.level}" data-key="${a.key}"><td><span class="badge ${a.level}">${a.level}</span></td><td>${a.site}</td><td>${where(a)}</td><td><code>${a.rule}</code></td><td>${a.field}</td><td>${a.value ?? '–'}</td><td>${a.threshold ?? '–'}</td><td>${a.raisedAt}</td><td>${a.state} ${a.ts}</td><td>${a.message}</td><td>${handling(a)}${forms === undefined ? html` <a href="/alarms">handle</a>` : actionForms(a, forms)}</td></tr>`)}
+${alarms.map((a) => html`<tr class="level-${a.level}" data-key="${a.key}"><td><span class="badge ${a.level}">${a.level}</span></td><td>${a.site}</td><td>${where(a)}</td><td><code>${a.rule}</code>${a.rule.startsWith('predicted_') ? html` <span class="badge predicted" title="raised by the forecaster: a forecast passes this level">predicted</span>` : ''}</td><td>${a.field}</td><td>${a.value ?? '–'}</td><td>${a.threshold ?? '–'}</td><td>${a.raisedAt}</td><td>${a.state} ${a.ts}</td><td>${a.message}</td><td>${handling(a)}${forms === undefined ? html` <a href="/alarms">handle</a>` : actionForms(a, forms)}</td></tr>`)}
 </tbody></table></div>`;
 }
 
