@@ -5,9 +5,12 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '@gridstream/config';
 import { PartitionTransactions } from '@gridstream/kafka';
+import { loadQualityConfig } from '@gridstream/quality';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { loadForecastConfig } from '../services/forecaster/src/forecast-series-config.js';
+import { rulesFor } from '../services/forecaster/src/predicted-alarms.js';
 
 /**
  * deploy/helm/gridstream, checked without a cluster: `helm lint --strict`, `helm template` with the default
@@ -37,6 +40,7 @@ const SERVICES = [
   'archiver',
   'modbus-collector',
   'opcua-collector',
+  'forecaster',
   'console',
   'simulator',
 ] as const;
@@ -55,6 +59,8 @@ const MEASURED_PEAK_MIB: Record<ServiceName, number> = {
   archiver: 887,
   'modbus-collector': 260,
   'opcua-collector': 387,
+  // Not measured yet: values.yaml gives it the simulator's resources as a starting point, hence its figure.
+  forecaster: 135,
   console: 135 + 256,
   simulator: 135,
 };
@@ -476,6 +482,13 @@ beforeAll(async () => {
         'opcua-collector': {
           files: { 'opcua/collector-compose.yaml': sample('opcua/collector-compose.yaml') },
         },
+        // Its series file is in ci/all-features-values.yaml; the alarm rules behind its early warnings here.
+        forecaster: {
+          files: {
+            'quality/ess-protection.yaml': sample('quality/ess-protection.yaml'),
+            'profiles/ess-sionyu.yaml': sample('profiles/ess-sionyu.yaml'),
+          },
+        },
       },
     }),
   );
@@ -591,7 +604,8 @@ describe('helm template: the default values', () => {
 describe('helm template: every optional part on', () => {
   it('renders exactly every service, volumes, budgets, the ServiceMonitor and the KEDA objects', () => {
     const names = full.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    const withFiles = ['parser', 'modbus-collector', 'opcua-collector'];
+    const withFiles = ['parser', 'modbus-collector', 'opcua-collector', 'forecaster'];
+    const withVolume = ['modbus-collector', 'opcua-collector', 'forecaster'];
     expect(names).toEqual(
       [
         `ServiceAccount/${FULLNAME}`,
@@ -606,7 +620,7 @@ describe('helm template: every optional part on', () => {
           `Service/${FULLNAME}-${s}-metrics`,
         ]),
         ...withFiles.map((s) => `ConfigMap/${FULLNAME}-${s}-files`),
-        ...['modbus-collector', 'opcua-collector'].map((s) => `PersistentVolumeClaim/${FULLNAME}-${s}-data`),
+        ...withVolume.map((s) => `PersistentVolumeClaim/${FULLNAME}-${s}-data`),
         ...['bridge', 'parser', 'influx-writer', 'archiver', 'console'].map(
           (s) => `PodDisruptionBudget/${FULLNAME}-${s}`,
         ),
@@ -827,8 +841,9 @@ describe('the services in their pods', () => {
         }
       }
     }
-    // The collectors keep their spool and certificates on their claim, and only one pod ever holds it.
-    for (const service of ['modbus-collector', 'opcua-collector']) {
+    // The collectors keep their spool and certificates on their claim, the forecaster its saved models, and
+    // only one pod ever holds it.
+    for (const service of ['modbus-collector', 'opcua-collector', 'forecaster']) {
       const d = full.find<Workload>('Deployment', deploymentName(service));
       expect(d.spec.strategy?.type, service).toBe('Recreate');
       expect(
@@ -939,6 +954,9 @@ describe('credentials', () => {
       ].sort(),
     );
     expect(refs(full, 'influx-writer')).toEqual(
+      ['INFLUX_TOKEN', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD', 'METRICS_INFLUX_PASSWORD'].sort(),
+    );
+    expect(refs(full, 'forecaster')).toEqual(
       ['INFLUX_TOKEN', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD', 'METRICS_INFLUX_PASSWORD'].sort(),
     );
     expect(refs(full, 'simulator')).toEqual([
@@ -1080,6 +1098,23 @@ describe('bad values', () => {
       /\/services\/modbus-collector\/env': missing property 'MODBUS_CONFIG'/,
     ],
     [
+      'the forecaster without its series file',
+      ['--set', 'services.forecaster.enabled=true'],
+      /\/services\/forecaster\/env': missing property 'FORECAST_CONFIG'/,
+    ],
+    [
+      'two forecasters',
+      [
+        '--set',
+        'services.forecaster.enabled=true',
+        '--set',
+        'services.forecaster.env.FORECAST_CONFIG=/etc/gridstream/forecast/series.yaml',
+        '--set',
+        'services.forecaster.replicas=2',
+      ],
+      /\/services\/forecaster\/replicas': maximum: got 2, want 1/,
+    ],
+    [
       'two replicas on one volume',
       [
         '--set',
@@ -1136,6 +1171,24 @@ describe('bad values', () => {
       /services\.modbus-collector: set env\.MODBUS_CONFIG/,
     ],
     [
+      'the forecaster without its series file, schema skipped',
+      ['--skip-schema-validation', '--set', 'services.forecaster.enabled=true'],
+      /services\.forecaster: set env\.FORECAST_CONFIG/,
+    ],
+    [
+      'two forecasters, schema skipped',
+      [
+        '--skip-schema-validation',
+        '--set',
+        'services.forecaster.enabled=true',
+        '--set',
+        'services.forecaster.env.FORECAST_CONFIG=/etc/gridstream/forecast/series.yaml',
+        '--set',
+        'services.forecaster.replicas=2',
+      ],
+      /services\.forecaster: replicas must be 0 or 1/,
+    ],
+    [
       'two replicas on one volume, schema skipped',
       [
         '--skip-schema-validation',
@@ -1163,6 +1216,68 @@ describe('bad values', () => {
       'services.parser.keda.maxReplicas=6',
     ]);
     await template(['--set', 'kafka.sasl.mechanism=plain', '--set', 'kafka.sasl.username=gridstream']);
+    await template([
+      '--set',
+      'services.forecaster.enabled=true',
+      '--set',
+      'services.forecaster.env.FORECAST_CONFIG=/etc/gridstream/forecast/series.yaml',
+      '--set',
+      'services.forecaster.replicas=1',
+    ]);
+  });
+});
+
+describe('the forecaster', () => {
+  it('is off by default, and on: one replica, replaced with Recreate, probed on 9109, polled by the console', async () => {
+    expect(await healthPort('forecaster')).toBe(9109);
+    expect(defaults.objects.filter((o) => o.metadata.name.includes('forecaster'))).toEqual([]);
+    expect(podEnv(defaults, 'console').CONSOLE_SERVICES).not.toMatch(/forecaster=/);
+
+    const d = full.find<Workload>('Deployment', deploymentName('forecaster'));
+    // One replica serves every series: a second, even for the moment of a rolling update, would write every
+    // forecast and raise every early warning twice.
+    expect(d.spec.replicas).toBe(1);
+    expect(d.spec.strategy?.type).toBe('Recreate');
+    expect(full.all('ScaledObject').map((o) => o.metadata.name)).not.toContain(deploymentName('forecaster'));
+    const c = container(full, 'forecaster');
+    expect(c.image).toBe('registry.example.com/gridstream/forecaster:1.2.3');
+    expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9109, protocol: 'TCP' }]);
+    for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe])
+      expect(probe?.httpGet?.port).toBe('metrics');
+    expect(
+      full.find<ServiceObject>('Service', `${FULLNAME}-forecaster-metrics`).spec.ports.map((p) => p.port),
+    ).toEqual([9109]);
+    expect(podEnv(full, 'console').CONSOLE_SERVICES!.split(',')).toContain(
+      `forecaster=http://${FULLNAME}-forecaster-metrics:9109`,
+    );
+  });
+
+  it('reads history from and writes forecasts to the InfluxDB the writer uses, and alarms to its topic', () => {
+    const env = podEnv(full, 'forecaster');
+    const writer = podEnv(full, 'influx-writer');
+    for (const key of Object.keys(writer).filter(
+      (k) => k.startsWith('INFLUX_') || k.startsWith('KAFKA_TOPIC_'),
+    ))
+      expect(env[key], key).toBe(writer[key]);
+    expect(env.INFLUX_TOKEN).toBe('placeholder-influx-token');
+    // The saved models on the claim at /app/.local: a restarted pod forecasts with them at once.
+    expect(env.FORECAST_MODEL_DIR).toBe('/app/.local/forecast-models');
+    const pod = full.find<Workload>('Deployment', deploymentName('forecaster')).spec.template.spec;
+    const local = pod.containers[0]!.volumeMounts?.find((m) => m.mountPath === '/app/.local');
+    expect(pod.volumes?.find((v) => v.name === local?.name)?.persistentVolumeClaim?.claimName).toBe(
+      `${FULLNAME}-forecaster-data`,
+    );
+  });
+
+  it("mounts a series file and alarm rules that the forecaster's own loaders accept", async () => {
+    const env = podEnv(full, 'forecaster', materializeMounts(full, 'forecaster'));
+    const series = await loadForecastConfig(env.FORECAST_CONFIG!);
+    const quality = await loadQualityConfig(env.QUALITY_CONFIG!);
+    // Early warnings: the series' own band, and the quality rule that watches the very field forecast.
+    expect(series.map((s) => rulesFor(s, quality).rules.map((r) => r.name))).toEqual([
+      ['predicted_soc_low'],
+      ['predicted_cell_over_voltage'],
+    ]);
   });
 });
 

@@ -10,7 +10,7 @@ import {
   testLogger,
   uniqueName,
 } from '../../../test/helpers.js';
-import { showLag } from './topics-command.js';
+import { createTopics, showLag } from './topics-command.js';
 
 /**
  * `gridstream topics lag` against the real Kafka: a topic of two partitions with 5 and 3 messages, a group
@@ -77,4 +77,53 @@ describe('gridstream topics lag (Kafka)', () => {
       total: 6,
     });
   }, 90_000);
+});
+
+describe('gridstream topics create', () => {
+  it('creates every topic of the pipeline — alarm actions kept for ever, forecasts — and leaves existing ones alone', async () => {
+    const t = {
+      KAFKA_TOPIC_RAW: uniqueName('tc.raw'),
+      KAFKA_TOPIC_PARSED: uniqueName('tc.parsed'),
+      KAFKA_TOPIC_DLQ: uniqueName('tc.dlq'),
+      KAFKA_TOPIC_ALARMS: uniqueName('tc.alarms'),
+      KAFKA_TOPIC_ALARM_ACTIONS: uniqueName('tc.actions'),
+      KAFKA_TOPIC_FORECASTS: uniqueName('tc.forecasts'),
+    };
+    const env = { KAFKA_BROKERS: TEST_BROKERS.join(','), KAFKA_TOPIC_PARTITIONS: '2', ...t };
+    try {
+      const first = await createTopics(env, testLogger());
+      expect(first.split('\n')).toEqual(
+        Object.values(t).map((name) => `${name}: created (2 partitions, replication 1)`),
+      );
+      expect((await createTopics(env, testLogger())).split('\n')).toEqual(
+        Object.values(t).map((name) => `${name}: exists, left as it is`),
+      );
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            { type: 2, name: t.KAFKA_TOPIC_ALARM_ACTIONS, configNames: ['cleanup.policy', 'retention.ms'] },
+            { type: 2, name: t.KAFKA_TOPIC_ALARMS, configNames: ['cleanup.policy'] },
+          ],
+        });
+        const config = (name: string) =>
+          Object.fromEntries(
+            resources
+              .find((r) => r.resourceName === name)!
+              .configEntries.map((e) => [e.configName, e.configValue]),
+          );
+        expect(config(t.KAFKA_TOPIC_ALARM_ACTIONS)).toEqual({
+          'cleanup.policy': 'delete',
+          'retention.ms': '-1',
+        });
+        expect(config(t.KAFKA_TOPIC_ALARMS)).toEqual({ 'cleanup.policy': 'compact' });
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await removeTestTopics(kafka, Object.values(t));
+    }
+  });
 });

@@ -23,6 +23,7 @@ export async function createTopics(env: Record<string, string | undefined>, logg
     cfg.KAFKA_TOPIC_DLQ,
     alarmsTopicRequest(cfg),
     alarmActionsTopicRequest(cfg),
+    cfg.KAFKA_TOPIC_FORECASTS,
   ];
   const topics = requests.map((r) => (typeof r === 'string' ? r : r.topic));
   // An explicit `topics create` creates them even where services are told not to (KAFKA_CREATE_TOPICS=false).

@@ -27,6 +27,8 @@ export const kafkaEnvShape = {
   KAFKA_TOPIC_ALARMS: z.string().default(DEFAULT_TOPICS.alarms),
   /** Operator actions on alarms (console → influx-writer, and back into the console at start). */
   KAFKA_TOPIC_ALARM_ACTIONS: z.string().default(DEFAULT_TOPICS.alarmActions),
+  /** Predicted values per series (forecaster; `gridstream topics create` makes it with the others). */
+  KAFKA_TOPIC_FORECASTS: z.string().default(DEFAULT_TOPICS.forecasts),
   /** Partitions and replication used when a service creates a missing topic (`make topic` does too). */
   KAFKA_TOPIC_PARTITIONS: envInt(6, { min: 1, max: 10_000 }),
   KAFKA_REPLICATION_FACTOR: envInt(1, { min: 1, max: 16 }),
@@ -58,6 +60,7 @@ export type KafkaEnv = {
   /** Optional here so hand-built envs (tests, tools) that never touch alarms need not name it. */
   KAFKA_TOPIC_ALARMS?: string;
   KAFKA_TOPIC_ALARM_ACTIONS?: string;
+  KAFKA_TOPIC_FORECASTS?: string;
   KAFKA_TOPIC_PARTITIONS: number;
   KAFKA_REPLICATION_FACTOR: number;
   KAFKA_CREATE_TOPICS: boolean;

@@ -2,7 +2,6 @@ import { envInt } from '@gridstream/config';
 import { checkInfluxEnv, influxEnvShape } from '@gridstream/influx';
 import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
 import { runtimeEnvShape } from '@gridstream/runtime';
-import { DEFAULT_TOPICS } from '@gridstream/schema';
 import { z } from 'zod';
 
 export const forecasterConfigSchema = z
@@ -23,7 +22,6 @@ export const forecasterConfigSchema = z
     FORECAST_LEVEL: z.coerce.number().gt(0.5).lt(1).default(0.95),
     /** How often the loop looks for series that are due (each series has its own `every`). */
     FORECAST_TICK_MS: envInt(1_000, { min: 100, max: 3_600_000 }),
-    KAFKA_TOPIC_FORECASTS: z.string().min(1).default(DEFAULT_TOPICS.forecasts),
   })
   .superRefine((cfg, ctx) => {
     checkKafkaEnv(cfg, ctx);

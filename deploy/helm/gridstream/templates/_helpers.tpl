@@ -2,8 +2,9 @@
 What the chart knows about each service, as the services themselves define it: the health port is the default
 HEALTH_PORT of services/<name>/src/config.ts (test/helm.int.test.ts checks it; the Dockerfile's EXPOSE is
 checked against the same default by test/docker-compose.int.test.ts), the group variable and the topic are
-what the consumer reads. Not values: a port changed here without the service would point the probes at
-nothing.
+what the consumer reads; requiredEnv names the config file the service cannot start without, and singleton
+marks a service of which one replica does all the work (a second would duplicate its output). Not values: a
+port changed here without the service would point the probes at nothing.
 */}}
 {{- define "gridstream.catalog" -}}
 bridge:
@@ -36,6 +37,12 @@ opcua-collector:
   healthPort: 9105
   kafka: true
   requiredEnv: OPCUA_CONFIG
+forecaster:
+  healthPort: 9109
+  kafka: true
+  influx: true
+  requiredEnv: FORECAST_CONFIG
+  singleton: true
 console:
   healthPort: 9107
   kafka: true
@@ -317,6 +324,10 @@ kind of work needs (Kafka, RabbitMQ, InfluxDB, S3), then the service's own `env`
 {{- if eq .name "archiver" -}}
 {{- /* Open files beyond DuckDB's memory and finished files waiting for upload: on the /app/.local volume. */ -}}
 {{- $_ := set $env "ARCHIVE_SPOOL_DIR" "/app/.local/spool" -}}
+{{- end -}}
+{{- if eq .name "forecaster" -}}
+{{- /* The saved models, on the /app/.local volume: a restarted pod forecasts with them at once. */ -}}
+{{- $_ := set $env "FORECAST_MODEL_DIR" "/app/.local/forecast-models" -}}
 {{- end -}}
 {{- if $cat.groupEnv -}}
 {{- $_ := set $env $cat.groupEnv $svc.groupId -}}
