@@ -36,7 +36,7 @@ infra: ## install (if missing) and start Kafka, RabbitMQ and InfluxDB on loopbac
 infra-down: ## stop the local infrastructure (by pid)
 	deploy/local/infra.sh down
 
-topic: build ## create telemetry.raw/parsed/dlq/alarms/alarm-actions (KAFKA_TOPIC_PARTITIONS, KAFKA_REPLICATION_FACTOR)
+topic: build ## create telemetry.raw/parsed/dlq/alarms/alarm-actions/forecasts (KAFKA_TOPIC_PARTITIONS, KAFKA_REPLICATION_FACTOR)
 	node packages/cli/dist/main.js topics create
 
 connector: build ## declare the RabbitMQ exchange/queue/binding and run the bridge (foreground)
