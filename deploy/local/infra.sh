@@ -13,7 +13,7 @@ SERVICES=(kafka rabbitmq influxdb)
 PEERS=()
 if [[ ${2:-} == test ]]; then
   SERVICES+=(influxdb2compat moto)
-  PEERS+=(pymodbus asyncua chromium helm)
+  PEERS+=(pymodbus asyncua chromium helm podman)
 fi
 
 status_all() {
