@@ -54,10 +54,8 @@ export function rulesFor(
         ...at(band.high),
       });
   }
-  return {
-    rules: rules.filter((r) => RULE_NAME.test(r.name) || (skipped.push(r.name), false)),
-    skipped,
-  };
+  for (const r of rules) if (!RULE_NAME.test(r.name)) skipped.push(r.name);
+  return { rules: rules.filter((r) => RULE_NAME.test(r.name)), skipped };
 }
 
 interface Episode {
@@ -165,7 +163,12 @@ export class PredictedAlarms {
         else this.episodes.set(key, { ...episode, level: target });
       });
     }
-    return { events, commit: () => updates.forEach((u) => u()) };
+    return {
+      events,
+      commit: () => {
+        for (const update of updates) update();
+      },
+    };
   }
 }
 
