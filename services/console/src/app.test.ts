@@ -2,17 +2,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@gridstream/config';
-import { KafkaImportSink } from '@gridstream/importer';
-import { createKafka, ReliableProducer } from '@gridstream/kafka';
-import { createLogger, createMetricsRegistry } from '@gridstream/runtime';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlarmBoard } from './alarm-board.js';
-import { buildConsoleApp } from './app.js';
+import type { AlarmBoard } from './alarm-board.js';
 import { consoleConfigSchema } from './config.js';
-import { DeadLetterStore } from './dead-letters.js';
-import { ImportJobs } from './import-jobs.js';
-import { PipelineMonitor } from './pipeline-monitor.js';
+import { offlineConsoleApp } from './offline-app.fixture.js';
 
 /**
  * The auth wall, without any server behind it: every route answers 401/redirect before it would touch
@@ -22,11 +16,11 @@ const PASSWORD = 'open sesame 123';
 const TOKEN = 'tok-0123456789abcdef-xyz';
 let app: FastifyInstance;
 let dir: string;
-const alarms = new AlarmBoard();
+let alarms: AlarmBoard;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gs-console-app-'));
-  const config = loadConfig(consoleConfigSchema, {
+  ({ app, alarms } = await offlineConsoleApp({
     CONSOLE_PASSWORD: PASSWORD,
     CONSOLE_TOKEN: TOKEN,
     CONSOLE_IMPORT_DIR: join(dir, 'imports'),
@@ -35,30 +29,7 @@ beforeAll(async () => {
     CONSOLE_RATE_LIMIT_PER_MINUTE: '300',
     ARCHIVE_DIR: join(dir, 'archive'),
     ARCHIVE_CACHE_DIR: join(dir, 'archive-cache'),
-    CONSOLE_SERVICES: 'parser=http://127.0.0.1:1',
-    KAFKA_BROKERS: '127.0.0.1:1',
-  });
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  const kafka = createKafka(config, logger);
-  const producer = new ReliableProducer(kafka, logger);
-  app = await buildConsoleApp({
-    config,
-    logger,
-    metrics: createMetricsRegistry('console'),
-    monitor: new PipelineMonitor({
-      services: config.CONSOLE_SERVICES,
-      kafka,
-      groups: [],
-      dlqTopic: 'dlq',
-      intervalMs: 5_000,
-      logger,
-    }),
-    deadLetters: new DeadLetterStore(kafka, 'dlq', 'raw', 'dlq.replays'),
-    producer,
-    alarms,
-    jobs: new ImportJobs(),
-    importSink: new KafkaImportSink(producer, 'raw'),
-  });
+  }));
 });
 afterAll(async () => {
   await app?.close();

@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ParquetEngine } from '@gridstream/archive';
 import type { ToolsEnv } from '@gridstream/archive-tools';
 import { loadConfig } from '@gridstream/config';
+import { writeSocArchiveFile } from '@gridstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstSqlWord, QueryRefusedError, runConsoleQuery } from './archive-query.js';
 import { consoleConfigSchema } from './config.js';
@@ -21,27 +21,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gs-console-query-'));
   await mkdir(join(dir, 'archive', 'dt=2026-01-01'), { recursive: true });
   file = join(dir, 'archive', 'dt=2026-01-01', 'parsed+0+00000000000000000000+00000000000000000009.parquet');
-  const engine = await ParquetEngine.create();
-  try {
-    await engine.writeRows(
-      Array.from({ length: 10 }, (_, i) => ({
-        ts: Date.UTC(2026, 0, 1, 0, i),
-        site: '000001',
-        equipment: 'battery',
-        device: 'bank',
-        rack: null,
-        field: 'soc',
-        value: 50 + i,
-        is_flag: false,
-        quality: null,
-        kafka_partition: 0,
-        kafka_offset: BigInt(i),
-      })),
-      file,
-    );
-  } finally {
-    engine.close();
-  }
+  await writeSocArchiveFile(file, { site: '000001', count: 10 });
   original = await readFile(file);
   env = loadConfig(consoleConfigSchema, {
     CONSOLE_PASSWORD: 'open sesame 123',

@@ -1,19 +1,11 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@gridstream/config';
-import { checkImportOptions, KafkaImportSink } from '@gridstream/importer';
-import { createKafka, ReliableProducer } from '@gridstream/kafka';
-import { createLogger, createMetricsRegistry } from '@gridstream/runtime';
+import { checkImportOptions } from '@gridstream/importer';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlarmBoard } from '../alarm-board.js';
-import { buildConsoleApp } from '../app.js';
-import { consoleConfigSchema } from '../config.js';
-import { DeadLetterStore } from '../dead-letters.js';
-import { ImportJobs } from '../import-jobs.js';
 import { plainProblems } from '../import-pages.js';
-import { PipelineMonitor } from '../pipeline-monitor.js';
+import { offlineConsoleApp } from '../offline-app.fixture.js';
 
 /**
  * The import form's first visit (pre-filled from the file, no problem list) and its messages after
@@ -42,35 +34,12 @@ const HINT =
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gs-console-import-'));
-  const config = loadConfig(consoleConfigSchema, {
+  ({ app } = await offlineConsoleApp({
     CONSOLE_PASSWORD: PASSWORD,
     CONSOLE_IMPORT_DIR: join(dir, 'imports'),
     ARCHIVE_DIR: join(dir, 'archive'),
     ARCHIVE_CACHE_DIR: join(dir, 'archive-cache'),
-    CONSOLE_SERVICES: 'parser=http://127.0.0.1:1',
-    KAFKA_BROKERS: '127.0.0.1:1',
-  });
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  const kafka = createKafka(config, logger);
-  const producer = new ReliableProducer(kafka, logger);
-  app = await buildConsoleApp({
-    config,
-    logger,
-    metrics: createMetricsRegistry('console'),
-    monitor: new PipelineMonitor({
-      services: config.CONSOLE_SERVICES,
-      kafka,
-      groups: [],
-      dlqTopic: 'dlq',
-      intervalMs: 5_000,
-      logger,
-    }),
-    deadLetters: new DeadLetterStore(kafka, 'dlq', 'raw', 'dlq.replays'),
-    producer,
-    alarms: new AlarmBoard(),
-    jobs: new ImportJobs(),
-    importSink: new KafkaImportSink(producer, 'raw'),
-  });
+  }));
   await mkdir(join(dir, 'imports'), { recursive: true });
   await writeFile(join(dir, 'imports', STORED), METERS);
   const res = await app.inject({
