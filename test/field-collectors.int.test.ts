@@ -24,6 +24,7 @@ import { createMicrogridSite } from '../services/simulator/src/microgrid-generat
 import { type ModbusSimulator, startModbusSimulator } from '../services/simulator/src/modbus-server.js';
 import { type OpcuaSimulator, startOpcuaSimulator } from '../services/simulator/src/opcua-server.js';
 import {
+  freePort,
   removeTestTopics,
   startInProcess,
   TEST_AMQP_URL,
@@ -65,7 +66,7 @@ beforeAll(async () => {
     updateIntervalMs: 0,
     seed: 4,
   });
-  opcua = await startOpcuaSimulator({ port: 48_400 + Math.floor(Math.random() * 500), seed: 4 });
+  opcua = await startOpcuaSimulator({ port: await freePort(), seed: 4 });
 
   const dir = mkdtempSync(join(tmpdir(), 'gs-field-'));
   const modbusConfig = join(dir, 'modbus.yaml');

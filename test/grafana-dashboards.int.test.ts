@@ -32,6 +32,7 @@ import {
   variableQuery,
 } from './grafana-dashboards.js';
 import {
+  freePort,
   removeTestTopics,
   startInProcess,
   TEST_AMQP_URL,
@@ -93,7 +94,7 @@ beforeAll(async () => {
     updateIntervalMs: 500,
     seed: 6,
   });
-  opcua = await startOpcuaSimulator({ port: 48_900 + Math.floor(Math.random() * 500), seed: 6 });
+  opcua = await startOpcuaSimulator({ port: await freePort(), seed: 6 });
 
   const dir = mkdtempSync(join(tmpdir(), 'gs-grafana-'));
   const modbusConfig = join(dir, 'modbus.yaml');

@@ -6,6 +6,7 @@
 export {
   asReadIn,
   createTestTopics,
+  freePort,
   parsedRecordsOf,
   parsedV2Message,
   readCommitted,
