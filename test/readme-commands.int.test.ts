@@ -128,7 +128,7 @@ describe('every command README.md shows', () => {
     const checks: [RegExp, (stdout: string) => void][] = [
       [/SELECT last\(soc\)/, (o) => expect(JSON.parse(o).results[0].series.length).toBeGreaterThan(0)],
       [/healthz\/ready/, (o) => expect(JSON.parse(o).ready).toBe(true)],
-      [/metrics \| grep/, (o) => expect(o).toMatch(/^gridstream_writer_points_total\{[^}]*\} [1-9]/m)],
+      [/metrics \| grep/, (o) => expect(o).toMatch(/^gridstream_sink_points_total\{[^}]*\} [1-9]/m)],
       [/gridstream query/, (o) => expect(o).toMatch(/equipment/)],
       [
         /modbus probe/,

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { metricSum, summariseMetrics } from './service-metrics.js';
 
 const text = [
-  '# HELP gridstream_writer_writes_total InfluxDB write requests',
-  'gridstream_writer_writes_total{outcome="ok",service="influx-writer"} 40',
-  'gridstream_writer_writes_total{outcome="error",service="influx-writer"} 2',
-  'gridstream_writer_write_seconds_sum{service="influx-writer"} 8.4',
-  'gridstream_writer_write_seconds_count{service="influx-writer"} 42',
-  'gridstream_writer_points_total{measurement="battery",service="influx-writer"} 84000',
+  '# HELP gridstream_sink_writes_total InfluxDB write requests',
+  'gridstream_sink_writes_total{outcome="ok",service="influx-writer"} 40',
+  'gridstream_sink_writes_total{outcome="error",service="influx-writer"} 2',
+  'gridstream_sink_write_seconds_sum{service="influx-writer"} 8.4',
+  'gridstream_sink_write_seconds_count{service="influx-writer"} 42',
+  'gridstream_sink_points_total{measurement="battery",service="influx-writer"} 84000',
   'gridstream_consumer_handle_seconds_count{group="g",service="influx-writer"} 100',
   'gridstream_consumer_handle_seconds_sum{group="g",service="influx-writer"} 25',
   'gridstream_consumer_messages_total{group="g",topic="t",service="influx-writer"} 170000',
@@ -18,8 +18,8 @@ const text = [
 
 describe('metricSum', () => {
   it('adds every labelled sample of exactly that name', () => {
-    expect(metricSum(text, 'gridstream_writer_writes_total')).toBe(42);
-    expect(metricSum(text, 'gridstream_writer_write_seconds_count')).toBe(42);
+    expect(metricSum(text, 'gridstream_sink_writes_total')).toBe(42);
+    expect(metricSum(text, 'gridstream_sink_write_seconds_count')).toBe(42);
     expect(metricSum(text, 'gridstream_writer_write')).toBeNaN();
   });
 });

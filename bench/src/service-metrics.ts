@@ -44,10 +44,10 @@ export function summariseMetrics(service: string, text: string): string {
     );
   }
   if (service === 'influx-writer') {
-    const writes = m('gridstream_writer_writes_total');
+    const writes = m('gridstream_sink_writes_total');
     if (writes > 0) {
       parts.push(
-        `${formatNumber(writes, 0)} InfluxDB writes of ${formatNumber(m('gridstream_writer_points_total') / writes, 0)} points, ${ms(m('gridstream_writer_write_seconds_sum') / m('gridstream_writer_write_seconds_count'))} each`,
+        `${formatNumber(writes, 0)} InfluxDB writes of ${formatNumber(m('gridstream_sink_points_total') / writes, 0)} points, ${ms(m('gridstream_sink_write_seconds_sum') / m('gridstream_sink_write_seconds_count'))} each`,
       );
     }
   }

@@ -45,7 +45,7 @@ while true; do
     "$(metric_sum 9101 gridstream_bridge_messages_forwarded_total)" \
     "$(metric_sum 9104 gridstream_modbus_polls_total)" \
     "$(metric_sum 9102 gridstream_parser_records_total)" \
-    "$(metric_sum 9103 gridstream_writer_points_total)" \
+    "$(metric_sum 9103 gridstream_sink_points_total)" \
     "$(metric_sum 9106 gridstream_archiver_rows_total)" \
     "$(( $(metric_sum 9102 gridstream_dead_letters_total | tr -d -- -) + 0 ))"
   sleep 2

@@ -18,7 +18,7 @@ describe('metrics push into InfluxDB', () => {
     const registry = new Registry();
     registry.setDefaultLabels({ service: 'influx-writer' });
     const points = new Counter({
-      name: 'gridstream_writer_points_total',
+      name: 'gridstream_sink_points_total',
       help: 'h',
       labelNames: ['measurement'],
       registers: [registry],
@@ -33,7 +33,7 @@ describe('metrics push into InfluxDB', () => {
     });
     lag.set({ group: 'g', topic: 'telemetry.parsed', partition: '2' }, 42);
     const seconds = new Histogram({
-      name: 'gridstream_writer_write_seconds',
+      name: 'gridstream_sink_write_seconds',
       help: 'h',
       buckets: [1],
       registers: [registry],
@@ -60,17 +60,17 @@ describe('metrics push into InfluxDB', () => {
     };
     expect(
       await last(
-        `"metric" = 'gridstream_writer_points_total' AND "measurement" = 'battery' AND "service" = 'influx-writer'`,
+        `"metric" = 'gridstream_sink_points_total' AND "measurement" = 'battery' AND "service" = 'influx-writer'`,
       ),
     ).toBe(1235);
-    expect(await last(`"metric" = 'gridstream_writer_points_total' AND "measurement" = 'pcs'`)).toBe(7);
+    expect(await last(`"metric" = 'gridstream_sink_points_total' AND "measurement" = 'pcs'`)).toBe(7);
     expect(
       await last(
         `"metric" = 'gridstream_consumer_lag' AND "partition" = '2' AND "topic" = 'telemetry.parsed'`,
       ),
     ).toBe(42);
-    expect(await last(`"metric" = 'gridstream_writer_write_seconds_count'`)).toBe(2);
-    expect(await last(`"metric" = 'gridstream_writer_write_seconds_sum'`)).toBe(0.75);
+    expect(await last(`"metric" = 'gridstream_sink_write_seconds_count'`)).toBe(2);
+    expect(await last(`"metric" = 'gridstream_sink_write_seconds_sum'`)).toBe(0.75);
     const buckets = await queryInflux(
       cfg,
       `SELECT count("value") FROM "gridstream" WHERE "metric" =~ /_bucket$/`,
@@ -79,7 +79,7 @@ describe('metrics push into InfluxDB', () => {
     // Two pushes of the battery counter: the periodic one and the flush at stop.
     const [history] = await queryInflux(
       cfg,
-      `SELECT "value" FROM "gridstream" WHERE "metric" = 'gridstream_writer_points_total' AND "measurement" = 'battery'`,
+      `SELECT "value" FROM "gridstream" WHERE "metric" = 'gridstream_sink_points_total' AND "measurement" = 'battery'`,
     );
     expect(history?.values.map((v) => v[1])).toEqual([1234, 1235]);
   });

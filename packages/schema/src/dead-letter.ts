@@ -28,6 +28,8 @@ export const PIPELINE_STAGES = [
   'bridge',
   'parser',
   'influx-writer',
+  'timescale-writer',
+  'opentsdb-writer',
   'archiver',
   'collector',
   'importer',

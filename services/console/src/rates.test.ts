@@ -27,7 +27,7 @@ describe('parsePrometheusText', () => {
   it('takes the services’ own counters for in and out', () => {
     const totals = counterTotals(parsePrometheusText(SCRAPE), rateSpecFor('parser'));
     expect(totals).toEqual({ in: 123, out: 840, deadLetters: 3 });
-    expect(rateSpecFor('influx-writer').out).toEqual(['gridstream_writer_points_total']);
+    expect(rateSpecFor('influx-writer').out).toEqual(['gridstream_sink_points_total']);
     expect(rateSpecFor('some-new-service').in).toEqual(['gridstream_consumer_messages_total']);
   });
 });

@@ -24,7 +24,7 @@ export const SERVICE_RATES: Record<string, RateSpec> = {
   },
   'influx-writer': {
     in: ['gridstream_consumer_messages_total'],
-    out: ['gridstream_writer_points_total'],
+    out: ['gridstream_sink_points_total'],
     outUnit: 'points/s',
   },
   archiver: {

@@ -1,12 +1,7 @@
 import type { AlarmEvent } from '@gridstream/schema';
+import { InvalidAlarmError, parseAlarm, parseAlarmAction } from '@gridstream/sink';
 import { describe, expect, it } from 'vitest';
-import {
-  alarmActionToLine,
-  alarmToLine,
-  InvalidAlarmError,
-  parseAlarm,
-  parseAlarmAction,
-} from './alarm-line.js';
+import { alarmActionToLine, alarmToLine } from './alarm-line.js';
 
 const RAISED_AT = '2026-11-23T01:02:03.456Z';
 const event = (over: Partial<AlarmEvent> = {}): AlarmEvent => ({

@@ -278,7 +278,7 @@ describe('influx-writer: telemetry.alarms → the alarms measurement (real Kafka
     });
     const tagKeys = (await queryInflux(db.config, 'SHOW TAG KEYS FROM alarms'))[0]!.values.map((v) => v[0]);
     expect(tagKeys).toEqual(['device', 'equipment', 'level', 'rack', 'rule', 'site', 'state']);
-    expect(await metricValue('gridstream_writer_points_total', { measurement: 'alarms' })).toBe(N);
+    expect(await metricValue('gridstream_sink_points_total', { measurement: 'alarms' })).toBe(N);
     expect(await readTopic(kafka, DLQ, 0)).toHaveLength(0);
   });
 
@@ -345,11 +345,11 @@ describe('influx-writer: telemetry.alarms → the alarms measurement (real Kafka
     }
     expect(await metricValue('gridstream_dead_letters_total', { reason: 'not_json' })).toBe(1);
     expect(await metricValue('gridstream_dead_letters_total', { reason: 'invalid_record' })).toBe(3);
-    expect(await metricValue('gridstream_writer_alarm_tombstones_total')).toBe(1);
+    expect(await metricValue('gridstream_sink_alarm_tombstones_total')).toBe(1);
   });
 
   it('holds alarm offsets while InfluxDB is unreachable, retries, then writes every event once it is back', async () => {
-    const retriesBefore = await metricValue('gridstream_writer_writes_total', { outcome: 'error' });
+    const retriesBefore = await metricValue('gridstream_sink_writes_total', { outcome: 'error' });
     const committedBefore = await uncommitted(GROUP, ALARMS);
     expect(committedBefore).toBe(0);
     relay.setUp(false);
@@ -365,7 +365,7 @@ describe('influx-writer: telemetry.alarms → the alarms measurement (real Kafka
         { what: 'influxdb check failing', timeoutMs: 15_000 },
       );
       await new Promise((r) => setTimeout(r, 5_000));
-      expect(await metricValue('gridstream_writer_writes_total', { outcome: 'error' })).toBeGreaterThan(
+      expect(await metricValue('gridstream_sink_writes_total', { outcome: 'error' })).toBeGreaterThan(
         retriesBefore + 1,
       );
       expect(await uncommitted(GROUP, ALARMS)).toBe(100);

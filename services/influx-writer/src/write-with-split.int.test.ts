@@ -10,10 +10,10 @@ import {
   type TestDatabase,
   waitForInflux,
 } from '@gridstream/influx';
+import { type BatchItem, writeWithSplit } from '@gridstream/sink';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_INFLUX_URL } from '../../../test/helpers.js';
-import type { BatchItem } from './line-batcher.js';
-import { writeWithSplit } from './write-with-split.js';
+import { influxWrite } from './influx-target.js';
 
 // The real InfluxDB 1.6 from deploy/local/influxdb.sh; every test writes into its own fresh database.
 const base = influxConfig({ url: TEST_INFLUX_URL, timeoutMs: 10_000 });
@@ -54,7 +54,7 @@ beforeAll(async () => {
   }
 });
 
-describe('writeWithSplit against InfluxDB 1.x', () => {
+describe('writeWithSplit (the sink seam) against InfluxDB 1.x', () => {
   let db: TestDatabase;
   let real: InfluxSink;
 
@@ -77,16 +77,16 @@ describe('writeWithSplit against InfluxDB 1.x', () => {
       111: `battery,device=bad2,site=000001 soc=true ${T0 + 111}`,
       202: `battery,device=bad3,site=000001 soc=5i ${T0 + 202}`,
     };
-    const items: BatchItem<string>[] = [];
+    const items: BatchItem<string, string>[] = [];
     let good = 0;
     for (let i = 0; i < 203; i++) {
       const line = bad[i];
-      items.push(line ? { line, ref: `bad@${i}` } : { line: goodLine(good++), ref: `good@${i}` });
+      items.push(line ? { point: line, ref: `bad@${i}` } : { point: goodLine(good++), ref: `good@${i}` });
     }
     expect(good).toBe(200);
 
     const { sink, requests } = countingSink(real);
-    const rejected = await writeWithSplit(sink, items);
+    const rejected = await writeWithSplit(influxWrite(sink), items);
 
     expect(rejected.map((r) => r.ref).sort()).toEqual(['bad@111', 'bad@17', 'bad@202']);
     const byRef = new Map(rejected.map((r) => [r.ref, r.message]));
@@ -124,10 +124,10 @@ describe('writeWithSplit against InfluxDB 1.x', () => {
   it('sends a clean batch as one request and refuses nothing', async () => {
     const { sink, requests } = countingSink(real);
     const items = Array.from({ length: 50 }, (_, i) => ({
-      line: `pv,device=1,site=clean AC_Power=${i}.5 ${T0 + i}`,
+      point: `pv,device=1,site=clean AC_Power=${i}.5 ${T0 + i}`,
       ref: i,
     }));
-    expect(await writeWithSplit(sink, items)).toEqual([]);
+    expect(await writeWithSplit(influxWrite(sink), items)).toEqual([]);
     expect(requests()).toBe(1);
     expect(await countPoints(db.config, db.name, 'pv')).toBe(50);
   });
@@ -138,9 +138,9 @@ describe('writeWithSplit against InfluxDB 1.x', () => {
       influxConfig({ url: `http://127.0.0.1:${port}`, database: db.name, timeoutMs: 2_000 }),
     );
     const { sink, requests } = countingSink(down);
-    const items = Array.from({ length: 10 }, (_, i) => ({ line: goodLine(i), ref: i }));
+    const items = Array.from({ length: 10 }, (_, i) => ({ point: goodLine(i), ref: i }));
     try {
-      const outcome = await writeWithSplit(sink, items).then(
+      const outcome = await writeWithSplit(influxWrite(sink), items).then(
         (rejected) => ({ rejected }),
         (error: unknown) => ({ error }),
       );

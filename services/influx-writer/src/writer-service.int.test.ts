@@ -247,7 +247,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
     expect(types.get('run')).toBe('boolean');
 
     expect(await topicSize(DLQ)).toBe(0);
-    expect(await metricValue('gridstream_writer_points_total')).toBe(N);
+    expect(await metricValue('gridstream_sink_points_total')).toBe(N);
     expect(writer.readiness.report().ready).toBe(true);
   });
 
@@ -341,7 +341,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
     for (const g of groups) expect(new Set(g.map((r) => `${r.site} ${r.ts}`)).size).toBe(1);
     const total = groups.reduce((n, g) => n + g.length, 0);
     expect(total).toBe(340);
-    const written = await metricValue('gridstream_writer_points_total');
+    const written = await metricValue('gridstream_sink_points_total');
 
     await producer.send(
       PARSED,
@@ -351,7 +351,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
     await waitUntilDrained('v2 messages');
 
     expect(await points()).toBe(expectedPoints);
-    expect(await metricValue('gridstream_writer_points_total')).toBe(written + total);
+    expect(await metricValue('gridstream_sink_points_total')).toBe(written + total);
     expect(await topicSize(DLQ)).toBe(expectedLetters);
     // Every record of the first and the last message, and a few in between, at exact values.
     for (const r of [...groups[0]!, ...groups[19]!, groups[7]![3]!, groups[12]![16]!])
@@ -445,7 +445,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
   it('survives an InfluxDB outage: retries, turns unready, commits nothing, then writes every point once it is back', async () => {
     const committedBefore = await admin.fetchOffsets({ groupId: GROUP, topics: [PARSED] });
     const health = buildHealthApp({ readiness: writer.readiness, metrics: writer.metrics, logger });
-    const retriesBefore = await metricValue('gridstream_writer_writes_total', { outcome: 'error' });
+    const retriesBefore = await metricValue('gridstream_sink_writes_total', { outcome: 'error' });
     try {
       await influxdb('stop');
       await producer.send(
@@ -466,7 +466,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
 
       // ~10 s down: retries keep happening, nothing goes to the DLQ, no offset moves without a 2xx.
       await new Promise((r) => setTimeout(r, 8_000));
-      expect(await metricValue('gridstream_writer_writes_total', { outcome: 'error' })).toBeGreaterThan(
+      expect(await metricValue('gridstream_sink_writes_total', { outcome: 'error' })).toBeGreaterThan(
         retriesBefore + 2,
       );
       expect(await uncommitted(GROUP, PARSED)).toBe(1_000);
@@ -490,7 +490,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
   });
 
   it('is idempotent: the same 3,000 records delivered again leave the point count unchanged', async () => {
-    const written = await metricValue('gridstream_writer_points_total');
+    const written = await metricValue('gridstream_sink_points_total');
     await producer.send(
       PARSED,
       range(0, N).map((i) => message(record(i))),
@@ -501,7 +501,7 @@ describe('influx-writer service (real Kafka and InfluxDB)', () => {
       { what: 'redelivery committed' },
     );
     // They really went through InfluxDB again (not skipped somewhere), and overwrote themselves.
-    expect(await metricValue('gridstream_writer_points_total')).toBe(written + N);
+    expect(await metricValue('gridstream_sink_points_total')).toBe(written + N);
     expect(await points()).toBe(expectedPoints);
     expect(await topicSize(DLQ)).toBe(expectedLetters);
   });

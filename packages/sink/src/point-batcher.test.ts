@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type BatchItem, LineBatcher, type RejectedItem } from './line-batcher.js';
+import { type BatchItem, PointBatcher, type RejectedItem } from './point-batcher.js';
 
 /** Items whose refs are unique across callers, as the writer's (one InMessage object per line). */
-const items = (caller: string, n: number): BatchItem<string>[] =>
-  Array.from({ length: n }, (_, i) => ({ line: `m,caller=${caller} v=${i} ${i}`, ref: `${caller}#${i}` }));
+const items = (caller: string, n: number): BatchItem<string, string>[] =>
+  Array.from({ length: n }, (_, i) => ({ point: `m,caller=${caller} v=${i} ${i}`, ref: `${caller}#${i}` }));
 
 /**
  * A write that records every call and settles only when the test says so, so each test decides exactly
@@ -11,11 +11,11 @@ const items = (caller: string, n: number): BatchItem<string>[] =>
  */
 function recordingWrite() {
   const calls: {
-    items: BatchItem<string>[];
+    items: BatchItem<string, string>[];
     settle: (rejected: RejectedItem<string>[]) => void;
     fail: (e: unknown) => void;
   }[] = [];
-  const write = (batch: BatchItem<string>[]) =>
+  const write = (batch: BatchItem<string, string>[]) =>
     new Promise<RejectedItem<string>[]>((resolve, reject) => {
       calls.push({ items: batch, settle: resolve, fail: reject });
     });
@@ -35,7 +35,7 @@ function track<T>(promise: Promise<T>) {
 /** Lets the promise callbacks queued so far run. */
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-describe('LineBatcher', () => {
+describe('PointBatcher', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
   });
@@ -45,7 +45,7 @@ describe('LineBatcher', () => {
 
   it('joins concurrent add() calls into one write as soon as maxLines is reached, without waiting for the linger', async () => {
     const { calls, write } = recordingWrite();
-    const batcher = new LineBatcher(write, 10, 60_000);
+    const batcher = new PointBatcher(write, 10, 60_000);
 
     const a = track(batcher.add(items('a', 3)));
     const b = track(batcher.add(items('b', 3)));
@@ -78,7 +78,7 @@ describe('LineBatcher', () => {
 
   it('sends a batch below maxLines after lingerMs, counted from the first add', async () => {
     const { calls, write } = recordingWrite();
-    const batcher = new LineBatcher(write, 1_000, 100);
+    const batcher = new PointBatcher(write, 1_000, 100);
 
     const a = track(batcher.add(items('a', 2)));
     vi.advanceTimersByTime(60);
@@ -101,7 +101,7 @@ describe('LineBatcher', () => {
 
   it("resolves each caller with only ITS refused items, even when others' lines were refused in the same write", async () => {
     const { calls, write } = recordingWrite();
-    const batcher = new LineBatcher(write, 9, 100);
+    const batcher = new PointBatcher(write, 9, 100);
 
     const a = track(batcher.add(items('a', 3)));
     const b = track(batcher.add(items('b', 3)));
@@ -125,7 +125,7 @@ describe('LineBatcher', () => {
 
   it('rejects every waiter of a batch whose write failed (so each partition retries), and the next batch works', async () => {
     const { calls, write } = recordingWrite();
-    const batcher = new LineBatcher(write, 1_000, 100);
+    const batcher = new PointBatcher(write, 1_000, 100);
 
     const a = track(batcher.add(items('a', 2)));
     const b = track(batcher.add(items('b', 5)));
@@ -148,7 +148,7 @@ describe('LineBatcher', () => {
 
   it('flush() sends what is waiting immediately (shutdown does not wait out the linger)', async () => {
     const { calls, write } = recordingWrite();
-    const batcher = new LineBatcher(write, 1_000, 60_000);
+    const batcher = new PointBatcher(write, 1_000, 60_000);
 
     const a = track(batcher.add(items('a', 4)));
     expect(calls).toHaveLength(0);
@@ -167,7 +167,7 @@ describe('LineBatcher', () => {
 
   it('resolves an empty add() at once with nothing refused, without a write or a timer', async () => {
     const { calls, write } = recordingWrite();
-    const batcher = new LineBatcher(write, 10, 100);
+    const batcher = new PointBatcher(write, 10, 100);
 
     await expect(batcher.add([])).resolves.toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
@@ -187,7 +187,7 @@ describe('LineBatcher', () => {
 
   it('keeps at most maxInFlight writes going; a full batch waits for a slot and room() holds intake meanwhile', async () => {
     const { calls, write } = recordingWrite();
-    const batcher = new LineBatcher(write, 4, 60_000, 2);
+    const batcher = new PointBatcher(write, 4, 60_000, 2);
 
     const a = track(batcher.add(items('a', 4)));
     const b = track(batcher.add(items('b', 4)));
@@ -222,7 +222,7 @@ describe('LineBatcher', () => {
 
   it('room() gives way when its signal aborts (a stopping service does not wait for InfluxDB)', async () => {
     const { calls, write } = recordingWrite();
-    const batcher = new LineBatcher(write, 2, 60_000, 1);
+    const batcher = new PointBatcher(write, 2, 60_000, 1);
     track(batcher.add(items('a', 2)));
     track(batcher.add(items('b', 2)));
     expect(calls).toHaveLength(1);

@@ -1,5 +1,6 @@
-export interface BatchItem<T> {
-  line: string;
+/** One point on its way to the sink, and what it came from (so its outcome reaches its partition). */
+export interface BatchItem<P, T> {
+  point: P;
   ref: T;
 }
 
@@ -8,58 +9,58 @@ export interface RejectedItem<T> {
   message: string;
 }
 
-/** Writes lines; resolves with the items the sink refused for good (they go to the DLQ), throws to retry. */
-export type WriteLines<T> = (items: BatchItem<T>[]) => Promise<RejectedItem<T>[]>;
+/** Writes points; resolves with the items the sink refused for good (they go to the DLQ), throws to retry. */
+export type WritePoints<P, T> = (items: BatchItem<P, T>[]) => Promise<RejectedItem<T>[]>;
 
-interface Waiter<T> {
-  items: BatchItem<T>[];
+interface Waiter<P, T> {
+  items: BatchItem<P, T>[];
   resolve: (rejected: RejectedItem<T>[]) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Gathers lines from several partitions into one write of up to `maxLines`, or whatever has arrived
- * after `lingerMs`, and keeps up to `maxInFlight` writes going at once: InfluxDB ingests several requests
- * in parallel, and one write at a time left it idle while the writer decoded the next batch (46% of a raw
- * POST's rate). Each caller's promise settles with the outcome of the write that carried its lines, so each
- * partition commits only what InfluxDB actually accepted. Writes leave in arrival order; with several in
- * flight InfluxDB may apply them in any order, which only matters for one point (same series and time)
+ * Gathers points from several partitions into one write of up to `maxPoints`, or whatever has arrived
+ * after `lingerMs`, and keeps up to `maxInFlight` writes going at once: databases ingest several requests
+ * in parallel, and one write at a time left InfluxDB idle while the writer decoded the next batch (46% of a
+ * raw POST's rate). Each caller's promise settles with the outcome of the write that carried its points, so
+ * each partition commits only what the sink actually accepted. Writes leave in arrival order; with several
+ * in flight the server may apply them in any order, which only matters for one point (same identity)
  * written twice with different values within that window.
  */
-export class LineBatcher<T> {
-  private waiting: Waiter<T>[] = [];
-  private lines = 0;
+export class PointBatcher<P, T> {
+  private waiting: Waiter<P, T>[] = [];
+  private points = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
-  /** The waiting lines are due (full, lingered or flushed) but every write slot is taken. */
+  /** The waiting points are due (full, lingered or flushed) but every write slot is taken. */
   private due = false;
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly write: WriteLines<T>,
-    private readonly maxLines: number,
+    private readonly write: WritePoints<P, T>,
+    private readonly maxPoints: number,
     private readonly lingerMs: number,
     private readonly maxInFlight = 1,
   ) {}
 
-  add(items: BatchItem<T>[]): Promise<RejectedItem<T>[]> {
+  add(items: BatchItem<P, T>[]): Promise<RejectedItem<T>[]> {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.waiting.push({ items, resolve, reject });
-      this.lines += items.length;
-      if (this.lines >= this.maxLines) this.flush();
+      this.points += items.length;
+      if (this.points >= this.maxPoints) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
     });
   }
 
   /**
-   * Resolves once the batch being gathered has room (fewer than `maxLines` lines waiting), or when `signal`
-   * aborts. Intake awaits it, so a slow InfluxDB holds at most `maxInFlight` writes plus one full batch
+   * Resolves once the batch being gathered has room (fewer than `maxPoints` points waiting), or when `signal`
+   * aborts. Intake awaits it, so a slow sink holds at most `maxInFlight` writes plus one full batch
    * (and the slice that filled it) in memory instead of everything Kafka can deliver.
    */
   room(signal?: AbortSignal): Promise<void> {
-    if (this.lines < this.maxLines || signal?.aborted) return Promise.resolve();
+    if (this.points < this.maxPoints || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         signal?.removeEventListener('abort', done);
@@ -88,7 +89,7 @@ export class LineBatcher<T> {
     this.due = false;
     const waiting = this.waiting;
     this.waiting = [];
-    this.lines = 0;
+    this.points = 0;
     const rooms = this.roomWaiters;
     this.roomWaiters = [];
     for (const r of rooms) r();
@@ -112,7 +113,7 @@ export class LineBatcher<T> {
       )
       .finally(() => {
         this.inFlight--;
-        if (this.due || this.lines >= this.maxLines) this.flush();
+        if (this.due || this.points >= this.maxPoints) this.flush();
         if (this.inFlight === 0 && this.waiting.length === 0) {
           const idle = this.idleWaiters;
           this.idleWaiters = [];
