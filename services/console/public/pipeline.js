@@ -50,8 +50,9 @@
     const series = [];
     for (const n of names) {
       series.push({ label: `${n} in/s`, pick: (p) => p.rates[n]?.in ?? null });
-      if (n === 'influx-writer')
-        series.push({ label: 'points written/s', pick: (p) => p.rates[n]?.out ?? null });
+      // Every sink (influx-writer, timescale-writer, opentsdb-writer) reports the points its database took.
+      if (n.endsWith('-writer'))
+        series.push({ label: `${n} points/s`, pick: (p) => p.rates[n]?.out ?? null });
       if (n.endsWith('collector')) series.push({ label: `${n} out/s`, pick: (p) => p.rates[n]?.out ?? null });
     }
     const data = [points.map((p) => p.t), ...series.map((s) => points.map(s.pick))];

@@ -64,6 +64,9 @@ export const consoleConfigSchema = z
     PARSER_GROUP_ID: z.string().default('gridstream-parser'),
     WRITER_GROUP_ID: z.string().default('gridstream-influx-writer'),
     ARCHIVER_GROUP_ID: z.string().default('gridstream-archiver'),
+    /** Shown only when the service is in CONSOLE_SERVICES (these sinks are optional). */
+    TIMESCALE_WRITER_GROUP_ID: z.string().default('gridstream-timescale-writer'),
+    OPENTSDB_WRITER_GROUP_ID: z.string().default('gridstream-opentsdb-writer'),
     /** Compacted topic remembering which dead letters were replayed (survives console restarts). */
     KAFKA_TOPIC_DLQ_REPLAYS: z.string().default(`${DEFAULT_TOPICS.dlq}.replays`),
     CONSOLE_IMPORT_DIR: z.string().min(1).default('.local/imports'),

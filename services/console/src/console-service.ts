@@ -89,6 +89,15 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
       { service: 'parser', group: config.PARSER_GROUP_ID, topics: [config.KAFKA_TOPIC_RAW] },
       { service: 'influx-writer', group: config.WRITER_GROUP_ID, topics: [config.KAFKA_TOPIC_PARSED] },
       { service: 'archiver', group: config.ARCHIVER_GROUP_ID, topics: [config.KAFKA_TOPIC_PARSED] },
+      // The optional sinks, where the operator runs them (listed in CONSOLE_SERVICES).
+      ...(
+        [
+          ['timescale-writer', config.TIMESCALE_WRITER_GROUP_ID],
+          ['opentsdb-writer', config.OPENTSDB_WRITER_GROUP_ID],
+        ] as const
+      )
+        .filter(([service]) => service in config.CONSOLE_SERVICES)
+        .map(([service, group]) => ({ service, group, topics: [config.KAFKA_TOPIC_PARSED] })),
     ],
     dlqTopic: config.KAFKA_TOPIC_DLQ,
     intervalMs: config.CONSOLE_POLL_INTERVAL_MS,

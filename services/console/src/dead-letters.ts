@@ -9,7 +9,12 @@ import {
 import { DLQ_HEADER, type PipelineStage, type Problem, RAW_HEADER } from '@gridstream/schema';
 
 /** Stages whose letters hold parsed records (written after the parser): they cannot go back to the raw topic. */
-const SINK_STAGES = new Set<string>(['influx-writer', 'archiver'] satisfies PipelineStage[]);
+const SINK_STAGES = new Set<string>([
+  'influx-writer',
+  'timescale-writer',
+  'opentsdb-writer',
+  'archiver',
+] satisfies PipelineStage[]);
 
 export const REPLAYED_FROM_HEADER = RAW_HEADER.replayedFrom;
 

@@ -27,7 +27,13 @@ describe('parsePrometheusText', () => {
   it('takes the services’ own counters for in and out', () => {
     const totals = counterTotals(parsePrometheusText(SCRAPE), rateSpecFor('parser'));
     expect(totals).toEqual({ in: 123, out: 840, deadLetters: 3 });
-    expect(rateSpecFor('influx-writer').out).toEqual(['gridstream_sink_points_total']);
+    // Every sink reports the standard gridstream_sink_* counters.
+    for (const sink of ['influx-writer', 'timescale-writer', 'opentsdb-writer'])
+      expect(rateSpecFor(sink)).toEqual({
+        in: ['gridstream_consumer_messages_total'],
+        out: ['gridstream_sink_points_total'],
+        outUnit: 'points/s',
+      });
     expect(rateSpecFor('some-new-service').in).toEqual(['gridstream_consumer_messages_total']);
   });
 });

@@ -11,6 +11,13 @@ export interface RateSpec {
   outUnit: string;
 }
 
+/** Every sink (packages/sink) counts the same way: messages consumed in, points the database accepted out. */
+const SINK: RateSpec = {
+  in: ['gridstream_consumer_messages_total'],
+  out: ['gridstream_sink_points_total'],
+  outUnit: 'points/s',
+};
+
 export const SERVICE_RATES: Record<string, RateSpec> = {
   bridge: {
     in: ['gridstream_bridge_messages_forwarded_total', 'gridstream_dead_letters_total'],
@@ -22,11 +29,9 @@ export const SERVICE_RATES: Record<string, RateSpec> = {
     out: ['gridstream_parser_records_total'],
     outUnit: 'records/s',
   },
-  'influx-writer': {
-    in: ['gridstream_consumer_messages_total'],
-    out: ['gridstream_sink_points_total'],
-    outUnit: 'points/s',
-  },
+  'influx-writer': SINK,
+  'timescale-writer': SINK,
+  'opentsdb-writer': SINK,
   archiver: {
     in: ['gridstream_consumer_messages_total'],
     out: ['gridstream_archiver_rows_total'],
