@@ -168,6 +168,8 @@ export async function latencyStep(ctx: BenchContext, opts: LatencyOptions): Prom
       KAFKA_TOPIC_DLQ: topics.dlq,
       PARSER_GROUP_ID: groups.parser,
       WRITER_GROUP_ID: groups.writer,
+      // Records only, as in the writer step: the shared alarms topics hold other runs' events.
+      WRITER_ALARMS: 'false',
       INFLUX_DATABASE: db.name,
     };
     for (const service of ['bridge', 'parser', 'influx-writer'] as const) {
