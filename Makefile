@@ -95,6 +95,13 @@ test-unit: build ## unit tests only (no servers needed; the CLI's are run throug
 test-int: infra-test build ## integration tests only
 	npx vitest run --project integration
 
+# The archive's SQL on Athena engine v3's engine: Trino 476 (deploy/local/trino.sh; the test starts and stops
+# it) reads the Glue table and the Parquet files from moto, and every docs/queries/*.sql must return row for
+# row what DuckDB returns (docs/archive.md, "Checked on Athena's engine"). `make test` runs it too.
+.PHONY: test-athena
+test-athena: infra-test install ## docs/queries on Trino (Athena's engine) and on DuckDB, compared row for row
+	npx vitest run --project integration test/athena-engine.int.test.ts
+
 # The pipeline steps write bench/results/latest.md; the collectors', the archive's and the file import's
 # measurements append their sections (the archive one needs the moto server, hence infra-test).
 bench: infra-test build ## measure throughput, latency and memory; writes bench/results/latest.md

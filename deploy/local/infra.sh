@@ -9,11 +9,11 @@ SERVICES=(kafka rabbitmq influxdb)
 # The tests also need an InfluxDB with the 2.x write API (built from Go modules) and the moto server
 # (S3/Glue/Athena emulator, with pyarrow as the independent Parquet reader), and the protocol peers
 # (pymodbus, socat): `infra.sh up test`.
-# Protocol peers are installed only: each test starts its own.
+# Protocol peers are installed only: each test starts its own (Trino too: test/athena-engine.int.test.ts).
 PEERS=()
 if [[ ${2:-} == test ]]; then
   SERVICES+=(influxdb2compat moto)
-  PEERS+=(pymodbus asyncua chromium helm podman)
+  PEERS+=(pymodbus asyncua chromium helm podman trino)
 fi
 
 status_all() {
@@ -32,7 +32,7 @@ case "${1:-}" in
     status_all
     ;;
   down)
-    for s in kafka rabbitmq influxdb influxdb2compat moto; do "$HERE/$s.sh" stop; done
+    for s in kafka rabbitmq influxdb influxdb2compat moto trino; do "$HERE/$s.sh" stop; done
     ;;
   status) status_all ;;
   *) die "usage: $0 up|down|status" ;;

