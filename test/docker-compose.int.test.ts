@@ -35,10 +35,13 @@ interface ComposeService {
   ports?: { target: number; published?: string; host_ip?: string }[];
   stop_grace_period?: string;
   volumes?: { type: string; source?: string; target: string; read_only?: boolean }[];
+  profiles?: string[];
+  secrets?: { source: string; target?: string }[];
 }
 interface ComposeModel {
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
+  secrets?: Record<string, { environment?: string; file?: string; external?: boolean }>;
 }
 interface EnvField {
   parse(value: unknown): unknown;
@@ -59,9 +62,15 @@ async function validatorOutput(args: string[], env: Record<string, string> = {})
   return (await run(validator, args, { env: { ...cleanEnv, ...env }, maxBuffer: 32 * 1024 * 1024 })).stdout;
 }
 
-async function composeModel(extra: string[] = []): Promise<ComposeModel> {
+/** Every profile on: Compose leaves a service out of `config` while its profile is off. */
+const ALL_PROFILES = { COMPOSE_PROFILES: '*' };
+
+async function composeModel(
+  extra: string[] = [],
+  env: Record<string, string> = ALL_PROFILES,
+): Promise<ComposeModel> {
   return JSON.parse(
-    await validatorOutput(['compose', 'config', '--format', 'json', ...extra]),
+    await validatorOutput(['compose', 'config', '--format', 'json', ...extra], env),
   ) as ComposeModel;
 }
 
@@ -364,12 +373,19 @@ function tagOf(ref: string): string {
 }
 
 const AWS_SDK_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+/** `_PORT` variables that name a server the service connects to, not a port it listens on (no EXPOSE). */
+const CLIENT_PORTS = new Set(['PG_PORT']);
+/** The services of the optional profile `sinks`, which a plain `docker compose up` does not run. */
+const SINKS_PROFILE = ['postgres', 'victoriametrics', 'timescale-writer', 'opentsdb-writer'];
 const VARIABLE_REFERENCE = /^\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}$/;
 const SECRET_NAME = /PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY/i;
 
 let validation: { code: number; output: string };
+/** Every service, with every profile on (what the rules below hold for). */
 let resolved: ComposeModel;
 let raw: ComposeModel;
+/** What a plain `docker compose up` runs: no profile. */
+let plain: ComposeModel;
 
 beforeAll(async () => {
   // First run on a machine without a `docker compose` plugin builds Docker Compose from its Go module (~4 minutes).
@@ -382,6 +398,7 @@ beforeAll(async () => {
   );
   resolved = await composeModel();
   raw = await composeModel(['--no-interpolate']);
+  plain = await composeModel([], {});
 }, 1_200_000);
 
 /** Services built from our Dockerfile, by compose name → SERVICE build arg. */
@@ -480,7 +497,7 @@ async function expectHealthPorts(df: Dockerfile): Promise<void> {
     expect(image.env.NODE_ENV, `SERVICE=${service}: ENV NODE_ENV`).toBe('production');
     // Every port the service listens on by default (HEALTH_PORT, the console's CONSOLE_PORT), and no other.
     const listens = Object.entries(schema.shape)
-      .filter(([key]) => key.endsWith('_PORT'))
+      .filter(([key]) => key.endsWith('_PORT') && !CLIENT_PORTS.has(key))
       .map(([, field]) => field.parse(undefined))
       .filter((port): port is number => typeof port === 'number')
       .map((port) => `${port}/tcp`)
@@ -592,7 +609,7 @@ describe('docker-compose.yml', () => {
       // A version number, or MinIO's timestamped release names (RELEASE.2025-09-07T16-13-09Z).
       if (!svc.build)
         expect(tag, `${name}: ${image} names a version`).toMatch(
-          /^(?:\d+(\.\d+)+|RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)/,
+          /^(?:v?\d+(\.\d+)+|RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)/,
         );
     }
   });
@@ -609,6 +626,11 @@ describe('docker-compose.yml', () => {
         expect(value, `${name}.${key}: credentials inside a URL`).not.toMatch(/:\/\/[^/@\s]+:[^/@\s]+@/);
       }
     }
+    // A Compose secret holds a variable's value (.env), never a file of the repository.
+    for (const [name, secret] of Object.entries(raw.secrets ?? {})) {
+      expect(secret.environment, `secret ${name}: from a variable`).toMatch(/^[A-Z][A-Z0-9_]*$/);
+      expect(secret.file, `secret ${name}: no file`).toBeUndefined();
+    }
     // The broker's user and the clients' come from the same variables, or every connection is refused.
     const rabbit = raw.services.rabbitmq?.environment ?? {};
     for (const client of ['bridge', 'simulator']) {
@@ -619,24 +641,37 @@ describe('docker-compose.yml', () => {
   });
 
   it("sets only variables that the service's config schema declares, with values it accepts", async () => {
-    for (const [name, svc, service] of gridstreamServices()) {
-      const env = Object.fromEntries(
-        Object.entries(svc.environment ?? {}).flatMap(([k, v]) => (v === null ? [] : [[k, String(v)]])),
-      ) as Record<string, string>;
-      // The CLI's topics command reads the Kafka variables (and nothing a service image adds).
-      const schema = service === 'cli' ? undefined : await serviceSchema(service);
-      const declared = Object.keys(schema ? schema.shape : kafkaEnvShape);
-      // loadConfig also accepts <NAME>_FILE (a mounted secret) for every declared NAME. A service with an
-      // S3 archive also gets the AWS SDK's own credential variables, which are deliberately not ours.
-      const sdk = declared.includes('ARCHIVE_S3_BUCKET') ? AWS_SDK_VARIABLES : [];
-      // NODE_OPTIONS is Node's own (a heap cap an operator may set), read before any config is.
-      const known = new Set([...declared, ...declared.map((k) => `${k}_FILE`), ...sdk, 'NODE_OPTIONS']);
-      const unknown = Object.keys(env).filter((k) => !known.has(k));
-      expect(unknown, `${name}: variables its config does not declare`).toEqual([]);
-      if (schema) {
-        // The defaults this file interpolates must pass the service's own validation (zones, cross-field rules).
-        expect(() => loadConfig(schema as never, env), name).not.toThrow();
+    // A <NAME>_FILE naming a Compose secret the service mounts gets a file with a placeholder in its place.
+    const secretsDir = mkdtempSync(join(tmpdir(), 'gridstream-compose-secrets-'));
+    try {
+      for (const [name, svc, service] of gridstreamServices()) {
+        const mounted = new Map((svc.secrets ?? []).map((s) => [s.target ?? `/run/secrets/${s.source}`, s]));
+        const env: Record<string, string> = {};
+        for (const [key, value] of Object.entries(svc.environment ?? {})) {
+          if (value === null) continue;
+          const secret = key.endsWith('_FILE') ? mounted.get(String(value)) : undefined;
+          if (secret) {
+            env[key] = join(secretsDir, `${name}-${secret.source}`);
+            writeFileSync(env[key], 'compose-secret-placeholder\n');
+          } else env[key] = String(value);
+        }
+        // The CLI's topics command reads the Kafka variables (and nothing a service image adds).
+        const schema = service === 'cli' ? undefined : await serviceSchema(service);
+        const declared = Object.keys(schema ? schema.shape : kafkaEnvShape);
+        // loadConfig also accepts <NAME>_FILE (a mounted secret) for every declared NAME. A service with an
+        // S3 archive also gets the AWS SDK's own credential variables, which are deliberately not ours.
+        const sdk = declared.includes('ARCHIVE_S3_BUCKET') ? AWS_SDK_VARIABLES : [];
+        // NODE_OPTIONS is Node's own (a heap cap an operator may set), read before any config is.
+        const known = new Set([...declared, ...declared.map((k) => `${k}_FILE`), ...sdk, 'NODE_OPTIONS']);
+        const unknown = Object.keys(env).filter((k) => !known.has(k));
+        expect(unknown, `${name}: variables its config does not declare`).toEqual([]);
+        if (schema) {
+          // The defaults this file interpolates must pass the service's own validation (zones, cross-field rules).
+          expect(() => loadConfig(schema as never, env), name).not.toThrow();
+        }
       }
+    } finally {
+      rmSync(secretsDir, { recursive: true, force: true });
     }
   });
 
@@ -658,7 +693,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('keeps Kafka, RabbitMQ and InfluxDB data in named volumes', () => {
+  it("keeps the servers' data (Kafka, RabbitMQ, InfluxDB, PostgreSQL, VictoriaMetrics …) in named volumes", () => {
     const mounts = (svc: string) =>
       (resolved.services[svc]?.volumes ?? []).filter((v) => v.type === 'volume').map((v) => v.target);
     expect(mounts('kafka')).toContain('/var/lib/kafka/data');
@@ -667,6 +702,9 @@ describe('docker-compose.yml', () => {
     expect(mounts('influxdb')).toContain('/var/lib/influxdb');
     expect(mounts('grafana')).toContain('/var/lib/grafana');
     expect(mounts('minio')).toContain('/data');
+    expect(mounts('postgres')).toContain('/var/lib/postgresql/data');
+    expect(mounts('victoriametrics')).toContain('/victoria-metrics-data');
+    expect(resolved.services.victoriametrics?.command).toContain('-storageDataPath=/victoria-metrics-data');
     expect(resolved.services.kafka?.environment?.KAFKA_AUTO_CREATE_TOPICS_ENABLE).toBe('false');
   });
 });
@@ -705,6 +743,49 @@ describe('docker-compose.yml: the complete stack', () => {
       'influxdb-init',
     ])
       expect(Object.keys(resolved.services), name).toContain(name);
+  });
+
+  it('runs the optional sinks and their servers only with the profile `sinks`, each writer on its own server', () => {
+    const profiled = Object.entries(resolved.services).filter(([, svc]) => (svc.profiles ?? []).length > 0);
+    expect(profiled.map(([name]) => name).sort()).toEqual([...SINKS_PROFILE].sort());
+    for (const [name, svc] of profiled) expect(svc.profiles, name).toEqual(['sinks']);
+    // A plain `docker compose up` runs exactly the services without a profile, and none of them waits for
+    // one that is off (Compose would refuse to start it).
+    expect(Object.keys(plain.services).sort()).toEqual(
+      Object.keys(resolved.services)
+        .filter((name) => !SINKS_PROFILE.includes(name))
+        .sort(),
+    );
+    for (const [name, svc] of Object.entries(plain.services))
+      for (const dep of Object.keys(svc.depends_on ?? {}))
+        expect(SINKS_PROFILE, `${name} waits for ${dep}`).not.toContain(dep);
+
+    const tsw = resolved.services['timescale-writer']!;
+    const pg = resolved.services.postgres!;
+    expect(pg.image).toMatch(/^timescale\/timescaledb:\d+\.\d+\.\d+-pg\d+$/);
+    expect(tsw.environment?.PG_HOST).toBe('postgres');
+    expect(tsw.depends_on?.postgres?.condition).toBe('service_healthy');
+    // The server's user and database are the writer's, and both read the password from one secret.
+    expect(tsw.environment?.PG_USER).toBe(pg.environment?.POSTGRES_USER);
+    expect(tsw.environment?.PG_DATABASE).toBe(pg.environment?.POSTGRES_DB);
+    const secretFile = (svc: ComposeService, source: string) =>
+      svc.secrets?.find((s) => s.source === source)?.target;
+    expect(tsw.environment?.PG_PASSWORD_FILE).toBe(secretFile(tsw, 'pg_password'));
+    expect(pg.environment?.POSTGRES_PASSWORD_FILE).toBe(secretFile(pg, 'pg_password'));
+    expect(resolved.secrets?.pg_password?.environment).toBe('PG_PASSWORD');
+
+    const otw = resolved.services['opentsdb-writer']!;
+    const vm = resolved.services.victoriametrics!;
+    expect(otw.environment?.OPENTSDB_URL).toBe('http://victoriametrics:4242');
+    expect(otw.depends_on?.victoriametrics?.condition).toBe('service_healthy');
+    // docs/opentsdb-writer.md: a rewritten datapoint stored once, and old readings not dropped.
+    expect(vm.command).toEqual(
+      expect.arrayContaining([
+        '-opentsdbHTTPListenAddr=:4242',
+        '-dedup.minScrapeInterval=1ms',
+        '-retentionPeriod=100y',
+      ]),
+    );
   });
 
   it('gives every container a health check unless it is a one-shot job, and conditions on every depends_on', () => {

@@ -8,8 +8,10 @@ import { forecasterConfigSchema } from '../services/forecaster/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { modbusCollectorConfigSchema } from '../services/modbus-collector/src/config.js';
 import { makeOpcuaCollectorConfigSchema } from '../services/opcua-collector/src/config.js';
+import { opentsdbWriterConfigSchema } from '../services/opentsdb-writer/src/config.js';
 import { parserConfigSchema } from '../services/parser/src/config.js';
 import { simulatorConfigSchema } from '../services/simulator/src/config.js';
+import { timescaleWriterConfigSchema } from '../services/timescale-writer/src/config.js';
 
 /** The configuration reference is documentation operators rely on: it must not fall behind the code. */
 const reference = readFileSync(join(import.meta.dirname, '..', 'docs', 'configuration.md'), 'utf8');
@@ -23,6 +25,8 @@ const schemas = {
   archiver: archiverConfigSchema,
   console: consoleConfigSchema,
   forecaster: forecasterConfigSchema,
+  'timescale-writer': timescaleWriterConfigSchema,
+  'opentsdb-writer': opentsdbWriterConfigSchema,
 };
 
 /** What each service cannot start without, so that its schema yields its defaults to compare. */
@@ -36,6 +40,14 @@ const REQUIRED: Record<string, Record<string, string>> = {
   console: { CONSOLE_PASSWORD: 'a password of 8+' },
 };
 
+/** The text of a service's `## <service> (…)` section, '' when it has none. */
+function sectionOf(service: string): string {
+  const start = reference.indexOf(`\n## ${service} `);
+  if (start < 0) return '';
+  const end = reference.indexOf('\n## ', start + 1);
+  return reference.slice(start, end < 0 ? undefined : end);
+}
+
 describe('docs/configuration.md', () => {
   for (const [service, schema] of Object.entries(schemas)) {
     it(`documents every variable of the ${service}, with its default`, () => {
@@ -44,7 +56,10 @@ describe('docs/configuration.md', () => {
       const defaults = schema.safeParse(required).data as Record<string, unknown> | undefined;
       expect(defaults, `${service}: defaults`).toBeDefined();
       for (const name of Object.keys(schema.shape)) {
-        const row = reference.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+        // The service's own section first: the sinks share WRITER_* names with different defaults.
+        const row = [sectionOf(service), reference]
+          .map((text) => text.split('\n').find((line) => line.startsWith(`| \`${name}\` |`)))
+          .find((line) => line !== undefined);
         expect(row, `${name} is missing`).toBeDefined();
         // A required variable has no default: what the test gave it is not one to look for.
         const value = name in (REQUIRED[service] ?? {}) ? undefined : defaults?.[name];

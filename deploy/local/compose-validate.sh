@@ -2,7 +2,8 @@
 # Checks docker-compose.yml where no Docker engine runs (installing Docker Compose under
 # $GRIDSTREAM_HOME/docker-tools the first time; idempotent).
 #   compose file: `docker compose config`, i.e. Docker Compose's own loader: the Compose Specification
-#     schema, ${VAR} interpolation, references between services and volumes, durations. The machine's
+#     schema, ${VAR} interpolation, references between services and volumes, durations; with every profile
+#     on (COMPOSE_PROFILES='*'), so the optional services are checked as well. The machine's
 #     `docker compose` (v2 or later) when it has one; otherwise Docker Compose built from its Go module.
 #   Dockerfile: only that every SERVICE the compose file builds has its svc-<name> stage. The image rules
 #     (pinned bases, non-root user, health check, ports, exec-form CMD) are checked by
@@ -92,6 +93,9 @@ compose_services() {
 
 check() {
   local rc=0 s built d missing=() unbuildable=()
+  # Every service, those of optional profiles (`sinks`) too: Compose leaves a service whose profile is off
+  # out of `config`, and a broken one would only show when somebody turns its profile on.
+  export COMPOSE_PROFILES='*'
   find_compose
   if ! run_compose config --quiet; then
     log "docker-compose.yml: INVALID (see above)"

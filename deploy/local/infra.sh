@@ -7,12 +7,14 @@ source "$HERE/lib.sh"
 
 SERVICES=(kafka rabbitmq influxdb)
 # The tests also need an InfluxDB with the 2.x write API (built from Go modules) and the moto server
-# (S3/Glue/Athena emulator, with pyarrow as the independent Parquet reader), and the protocol peers
+# (S3/Glue/Athena emulator, with pyarrow as the independent Parquet reader), PostgreSQL 15 (the
+# timescale-writer's database), VictoriaMetrics (built from its Go module: the opentsdb-writer's OpenTSDB
+# HTTP API server), and the protocol peers
 # (pymodbus, socat): `infra.sh up test`.
 # Protocol peers are installed only: each test starts its own (Trino too: test/athena-engine.int.test.ts).
 PEERS=()
 if [[ ${2:-} == test ]]; then
-  SERVICES+=(influxdb2compat moto)
+  SERVICES+=(influxdb2compat moto postgresql victoriametrics)
   PEERS+=(pymodbus asyncua chromium helm podman trino)
 fi
 
@@ -32,7 +34,7 @@ case "${1:-}" in
     status_all
     ;;
   down)
-    for s in kafka rabbitmq influxdb influxdb2compat moto trino; do "$HERE/$s.sh" stop; done
+    for s in kafka rabbitmq influxdb influxdb2compat moto postgresql victoriametrics trino; do "$HERE/$s.sh" stop; done
     ;;
   status) status_all ;;
   *) die "usage: $0 up|down|status" ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs gridstream's own services (built into services/*/dist) in the background, for `make demo`.
-# Usage: services.sh start <service>... | stop [<service>...] | status
+# Usage: services.sh start [<service>...] | stop [<service>...] | status
 #   logs: $GRIDSTREAM_HOME/logs/<service>.log   pids: $GRIDSTREAM_HOME/run/<service>.pid
 # Each service reads its configuration from the environment (docs/configuration.md); this script
 # only adds the defaults the demo needs on top of what the caller exported.
@@ -14,6 +14,10 @@ RUN="$GRIDSTREAM_HOME/run"
 LOGS="$GRIDSTREAM_HOME/logs"
 # Start order: sinks first, then the pipeline, the simulators, and the sources that read them.
 ALL=(influx-writer archiver parser bridge simulator modbus-collector opcua-collector forecaster console)
+# Optional sinks: started only when named (`services.sh start timescale-writer`), since the demo runs neither
+# PostgreSQL nor VictoriaMetrics (deploy/local/postgresql.sh, victoriametrics.sh; docs/sinks.md). A plain
+# `stop` stops them too (last: they drain what is in Kafka), and `status` lists them.
+OPTIONAL=(timescale-writer opentsdb-writer)
 
 start_one() {
   local svc=$1 main="$GS_REPO_ROOT/services/$1/dist/main.js"
@@ -41,12 +45,12 @@ case "${1:-}" in
     shift
     # Reverse order: sources first, so the downstream services drain what is already in Kafka.
     if (($#)); then targets=("$@"); else
-      targets=(console forecaster opcua-collector modbus-collector simulator bridge parser archiver influx-writer)
+      targets=(console forecaster opcua-collector modbus-collector simulator bridge parser archiver influx-writer "${OPTIONAL[@]}")
     fi
     for svc in "${targets[@]}"; do stop_pid "$RUN/$svc.pid" "$svc" 30; done
     ;;
   status)
-    for svc in "${ALL[@]}"; do
+    for svc in "${ALL[@]}" "${OPTIONAL[@]}"; do
       if pid_alive "$RUN/$svc.pid"; then echo "$svc: running (pid $(<"$RUN/$svc.pid"))"; else echo "$svc: stopped"; fi
     done
     ;;

@@ -29,6 +29,18 @@ archiver:
   s3: true
   groupEnv: ARCHIVER_GROUP_ID
   consumes: parsed
+timescale-writer:
+  healthPort: 9110
+  kafka: true
+  postgresql: true
+  groupEnv: WRITER_GROUP_ID
+  consumes: parsed
+opentsdb-writer:
+  healthPort: 9111
+  kafka: true
+  opentsdb: true
+  groupEnv: WRITER_GROUP_ID
+  consumes: parsed
 modbus-collector:
   healthPort: 9104
   kafka: true
@@ -312,6 +324,20 @@ kind of work needs (Kafka, RabbitMQ, InfluxDB, S3), then the service's own `env`
 {{- with $i.org }}{{ $_ := set $env "INFLUX_ORG" . }}{{ end -}}
 {{- with $i.bucket }}{{ $_ := set $env "INFLUX_BUCKET" . }}{{ end -}}
 {{- end -}}
+{{- if $cat.postgresql -}}
+{{- $p := $v.postgresql -}}
+{{- $_ := set $env "PG_HOST" $p.host -}}
+{{- $_ := set $env "PG_PORT" (toString (int64 $p.port)) -}}
+{{- $_ := set $env "PG_DATABASE" $p.database -}}
+{{- $_ := set $env "PG_USER" $p.user -}}
+{{- $_ := set $env "PG_SSL" $p.ssl -}}
+{{- $_ := set $env "PG_SCHEMA" $p.schema -}}
+{{- if $p.caSecret.name }}{{ $_ := set $env "PG_SSL_CA_FILE" (printf "/etc/gridstream-pg/ca/%s" $p.caSecret.key) }}{{ end -}}
+{{- end -}}
+{{- if $cat.opentsdb -}}
+{{- $_ := set $env "OPENTSDB_URL" $v.opentsdb.url -}}
+{{- with $v.opentsdb.username }}{{ $_ := set $env "OPENTSDB_USERNAME" . }}{{ end -}}
+{{- end -}}
 {{- if $cat.s3 -}}
 {{- $s3 := $v.archive.s3 -}}
 {{- $_ := set $env "ARCHIVE_S3_BUCKET" $s3.bucket -}}
@@ -399,6 +425,12 @@ parser's are per raw partition, <groupId>-<topic>-<partition> (docs/kubernetes.m
 {{- include "gridstream.secretEnv" (dict "root" $root "data" $data "field" "influxPassword" "env" "INFLUX_PASSWORD") }}
 {{- include "gridstream.secretEnv" (dict "root" $root "data" $data "field" "influxToken" "env" "INFLUX_TOKEN") }}
 {{- end }}
+{{- if $cat.postgresql }}
+{{- include "gridstream.secretEnv" (dict "root" $root "data" $data "field" "pgPassword" "env" "PG_PASSWORD") }}
+{{- end }}
+{{- if $cat.opentsdb }}
+{{- include "gridstream.secretEnv" (dict "root" $root "data" $data "field" "opentsdbPassword" "env" "OPENTSDB_PASSWORD") }}
+{{- end }}
 {{- if $cat.s3 }}
 {{- /* The AWS SDK's own variables (its standard chain: a role through serviceAccount.annotations works too). */}}
 {{- include "gridstream.secretEnv" (dict "root" $root "data" $data "field" "awsAccessKeyId" "env" "AWS_ACCESS_KEY_ID") }}
@@ -447,6 +479,27 @@ parser's are per raw partition, <groupId>-<topic>-<partition> (docs/kubernetes.m
 {{- if $t.clientSecret.name }}
 - name: amqp-client
   mountPath: /etc/gridstream-amqp/client
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The CA of the PostgreSQL server's certificate (postgresql.caSecret, with ssl verify-full), and its mount. */}}
+{{- define "gridstream.pgVolumes" -}}
+{{- $c := .Values.postgresql.caSecret -}}
+{{- if $c.name }}
+- name: pg-ca
+  secret:
+    secretName: {{ $c.name }}
+    items:
+      - key: {{ $c.key }}
+        path: {{ $c.key }}
+{{- end }}
+{{- end -}}
+
+{{- define "gridstream.pgVolumeMounts" -}}
+{{- if .Values.postgresql.caSecret.name }}
+- name: pg-ca
+  mountPath: /etc/gridstream-pg/ca
   readOnly: true
 {{- end }}
 {{- end -}}
