@@ -111,6 +111,11 @@ bench: infra-test build ## measure throughput, latency and memory; writes bench/
 	{ echo '## OPC UA'; echo; echo '```json'; node services/opcua-collector/bench/opcua-items.ts --devices 1000 --points 10 --seconds 30; echo '```'; } | tee -a bench/results/latest.md
 	node services/archiver/dist/bench/archive-bench.js | tee -a bench/results/latest.md
 	node bench/dist/import-bench.js | tee -a bench/results/latest.md
+	{ echo '## PostgreSQL writer (rows/s vs raw COPY)'; echo; echo '```'; node services/timescale-writer/dist/bench/pg-bench.js --rows 360000 --runs 3; echo '```'; } | tee -a bench/results/latest.md
+	VM_INSTANCE=bench VM_HTTP_PORT=28428 VM_OPENTSDB_PORT=24242 deploy/local/victoriametrics.sh start
+	VM_INSTANCE=bench VM_HTTP_PORT=28428 VM_OPENTSDB_PORT=24242 deploy/local/victoriametrics.sh wait
+	{ echo '## OpenTSDB writer (datapoints/s vs raw POST)'; echo; echo '```'; node services/opentsdb-writer/bench/put-bench.ts --rounds 3; echo '```'; } | tee -a bench/results/latest.md; \
+	  rc=$$?; VM_INSTANCE=bench deploy/local/victoriametrics.sh stop; exit $$rc
 
 # The soak brings up servers of its own (a 3-broker Kafka cluster, RabbitMQ, InfluxDB, moto on other ports;
 # deploy/local/kafka-cluster.sh and the *_INSTANCE=soak variants) beside anything already running.
