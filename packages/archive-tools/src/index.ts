@@ -34,6 +34,14 @@ export {
 } from './athena-query.js';
 export { athenaClientFromEnv, glueClientFromEnv, parseS3Url, s3ClientFromEnv } from './aws-clients.js';
 export { ArchiveEngine, type QueryResult, sqlIdentifier, sqlString } from './duckdb-engine.js';
+export {
+  CSV_CONTENT_TYPE,
+  ExportDestinationError,
+  exportS3EnvSchema,
+  isS3Url,
+  parseS3Destination,
+  s3ExportStore,
+} from './export-destination.js';
 export { archiveSelectList, EXPORT_TS_TYPE, ExportStaging } from './export-staging.js';
 export {
   type CrawlerRunOptions,

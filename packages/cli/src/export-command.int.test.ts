@@ -1,8 +1,17 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { archiveStoreFromEnv, exportFromInflux, toolsEnvSchema } from '@gridstream/archive-tools';
 import {
@@ -16,7 +25,15 @@ import {
 } from '@gridstream/influx';
 import type { ParsedRecord } from '@gridstream/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExportCommand } from './export-command.js';
+import {
+  createBucket,
+  MOTO_REGION,
+  MOTO_URL,
+  motoS3,
+  requireMoto,
+  useMotoCredentials,
+} from '../../archive-tools/src/moto.fixture.js';
+import { EXIT_DESTINATION, runExportCommand } from './export-command.js';
 import { runInfluxCommand } from './influx-command.js';
 
 /**
@@ -304,6 +321,236 @@ describe('gridstream export (InfluxDB 1.6)', () => {
     expect(battery[0]).toBe('time,site,device,rack,fault,run,soc,soc__quality');
     expect(battery).toContain('2024-03-01T23:00:00.000Z,s1,bank,1,false,true,50.75,"out_of_range,uncertain"');
     expect(battery).toContain('2024-03-02T00:30:00.000Z,s1,bank,,,,61,');
+  });
+});
+
+/** Every object under `prefix`: key → bytes, and key → content type. */
+async function bucketSnapshot(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<{ bytes: Record<string, string>; types: Record<string, string | undefined> }> {
+  const bytes: Record<string, string> = {};
+  const types: Record<string, string | undefined> = {};
+  const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  for (const o of list.Contents ?? []) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
+    bytes[o.Key!.slice(prefix.length)] = Buffer.from(await got.Body!.transformToByteArray()).toString(
+      'base64',
+    );
+    types[o.Key!.slice(prefix.length)] = got.ContentType;
+  }
+  return { bytes, types };
+}
+
+/**
+ * An S3 endpoint that goes down: forwards to moto until `allowPuts` PUTs went through, then drops every
+ * connection (what a dead load balancer or a network cut looks like to the SDK).
+ */
+async function failingProxy(allowPuts: number): Promise<{ url: string; close: () => Promise<void> }> {
+  const target = new URL(MOTO_URL);
+  let puts = 0;
+  let down = false;
+  const server = createServer((req, res) => {
+    if (req.method === 'PUT' && ++puts > allowPuts) down = true;
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
+    const forward = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+      },
+      (upstream) => {
+        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+        upstream.pipe(res);
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+describe('gridstream export --out s3://… (InfluxDB 1.6, moto S3)', () => {
+  const bucket = `gs-export-${Date.now().toString(36)}`;
+  let s3: S3Client;
+  /** The S3 service settings only: no ARCHIVE_S3_BUCKET, the bucket is --out's. */
+  const s3Env = (endpoint = MOTO_URL, extra: Record<string, string> = {}) => ({
+    INFLUX_URL: base.url,
+    INFLUX_DATABASE: db.name,
+    AWS_REGION: MOTO_REGION,
+    ARCHIVE_S3_ENDPOINT: endpoint,
+    ARCHIVE_S3_FORCE_PATH_STYLE: 'true',
+    ...extra,
+  });
+  const range = ['--from', '2024-03-01', '--to', '2024-03-03'];
+  let local: Record<string, string>;
+
+  beforeAll(async () => {
+    useMotoCredentials();
+    await requireMoto();
+    s3 = motoS3();
+    await createBucket(s3, bucket);
+    // The reference: the same range exported to a local folder.
+    const dir = join(work, 'csv-reference');
+    const code = await runExportCommand([...range, '--format', 'csv', '--out', dir], capture(), {
+      env: { INFLUX_URL: base.url, INFLUX_DATABASE: db.name },
+      err: capture(),
+    });
+    expect(code).toBe(0);
+    local = await snapshot(dir);
+    expect(Object.keys(local).sort()).toEqual([
+      join('battery', '2024-03-01.csv'),
+      join('battery', '2024-03-02.csv'),
+      join('pv', '2024-03-01.csv'),
+      join('pv', '2024-03-02.csv'),
+    ]);
+  });
+
+  afterAll(async () => {
+    if (!s3) return;
+    const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket })).catch(() => undefined);
+    const objects = (list?.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (objects.length > 0)
+      await s3
+        .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }))
+        .catch(() => {});
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
+    s3.destroy();
+  });
+
+  it('uploads the daily CSV files under the prefix, byte for byte the local files; a re-run replaces them', async () => {
+    const args = [...range, '--format', 'csv', '--out', `s3://${bucket}/daily/csv`];
+    const out = capture();
+    const err = capture();
+    const code = await runExportCommand(args, out, { env: s3Env(), err });
+    expect(err.text).not.toMatch(/gridstream export:/);
+    expect(code).toBe(0);
+    // Listed as written: day by day, measurements in order.
+    expect(out.text.trim().split('\n')).toEqual(
+      ['battery/2024-03-01', 'pv/2024-03-01', 'battery/2024-03-02', 'pv/2024-03-02'].map(
+        (name) => `s3://${bucket}/daily/csv/${name}.csv`,
+      ),
+    );
+    expect(err.text).toContain(`into 4 file(s) in s3://${bucket}/daily/csv/ `);
+    const first = await bucketSnapshot(s3, bucket, 'daily/csv/');
+    expect(first.bytes).toEqual(local);
+    expect(new Set(Object.values(first.types))).toEqual(new Set(['text/csv; charset=utf-8']));
+    // Nothing outside the prefix.
+    const all = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect((all.Contents ?? []).every((o) => o.Key!.startsWith('daily/csv/'))).toBe(true);
+
+    // Idempotent: the same objects again, no extra ones.
+    const again = capture();
+    expect(await runExportCommand(args, again, { env: s3Env(), err: capture() })).toBe(0);
+    expect(again.text).toBe(out.text);
+    expect((await bucketSnapshot(s3, bucket, 'daily/csv/')).bytes).toEqual(local);
+  });
+
+  it('--format archive --out s3://… uploads the same Parquet files as a local --out', async () => {
+    const dir = join(work, 'archive-reference');
+    const localArgs = [...range, '--measurement', 'pv', '--out', dir];
+    expect(
+      await runExportCommand(localArgs, capture(), {
+        env: { INFLUX_URL: base.url, INFLUX_DATABASE: db.name },
+        err: capture(),
+      }),
+    ).toBe(0);
+    const out = capture();
+    const code = await runExportCommand(
+      [...range, '--measurement', 'pv', '--out', `s3://${bucket}/backfill/`],
+      out,
+      {
+        env: s3Env(),
+        err: capture(),
+      },
+    );
+    expect(code).toBe(0);
+    expect(out.text.trim().split('\n')).toEqual([
+      'dt=2024-03-01/export+pv+20240301T000000Z+20240302T000000Z.parquet',
+      'dt=2024-03-02/export+pv+20240302T000000Z+20240303T000000Z.parquet',
+    ]);
+    const uploaded = (await bucketSnapshot(s3, bucket, 'backfill/')).bytes;
+    const expected = Object.fromEntries(
+      Object.entries(await snapshot(dir)).map(([k, v]) => [k.split('\\').join('/'), v]),
+    );
+    expect(uploaded).toEqual(expected);
+  });
+
+  it('an S3 outage part way stops with exit 4, naming what was uploaded; the same export again completes', async () => {
+    const proxy = await failingProxy(1);
+    const args = [...range, '--format', 'csv', '--out', `s3://${bucket}/outage`];
+    const out = capture();
+    const err = capture();
+    let code: number;
+    try {
+      code = await runExportCommand(args, out, {
+        env: s3Env(proxy.url, { ARCHIVE_S3_MAX_ATTEMPTS: '2' }),
+        err,
+      });
+    } finally {
+      await proxy.close();
+    }
+    expect(code).toBe(EXIT_DESTINATION);
+    expect(out.text).toBe(`s3://${bucket}/outage/battery/2024-03-01.csv\n`);
+    expect(err.text).toContain(`upload of s3://${bucket}/outage/pv/2024-03-01.csv failed: `);
+    expect(err.text).toContain('1 file(s) were stored before it (listed on stdout)');
+    expect(err.text).toContain('Run the same export again');
+    expect(err.text).not.toMatch(/exported \d+ points/); // no success summary
+    const partial = (await bucketSnapshot(s3, bucket, 'outage/')).bytes;
+    expect(partial).toEqual({ 'battery/2024-03-01.csv': local[join('battery', '2024-03-01.csv')] });
+
+    const rerun = capture();
+    expect(await runExportCommand(args, rerun, { env: s3Env(), err: capture() })).toBe(0);
+    expect(rerun.text.trim().split('\n')).toHaveLength(4);
+    expect((await bucketSnapshot(s3, bucket, 'outage/')).bytes).toEqual(local);
+  });
+
+  it('an unreachable endpoint or a missing bucket fails before InfluxDB is read; a bad URL is a usage error', async () => {
+    const closed = await new Promise<number>((ok) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => ok(port));
+      });
+    });
+    const cases = [
+      { endpoint: `http://127.0.0.1:${closed}`, out: `s3://${bucket}/x`, message: /ECONNREFUSED/ },
+      { endpoint: MOTO_URL, out: `s3://${bucket}-missing/x`, message: /does not exist/ },
+    ];
+    for (const c of cases) {
+      const out = capture();
+      const err = capture();
+      const code = await runExportCommand([...range, '--format', 'csv', '--out', c.out], out, {
+        env: s3Env(c.endpoint, { ARCHIVE_S3_MAX_ATTEMPTS: '1' }),
+        err,
+      });
+      expect(code).toBe(EXIT_DESTINATION);
+      expect(out.text).toBe('');
+      expect(err.text).toContain(`gridstream export: cannot write to ${c.out}/: `);
+      expect(err.text).toMatch(c.message);
+      expect(err.text).toContain('nothing was exported');
+    }
+    const usage = capture();
+    expect(
+      await runExportCommand([...range, '--format', 'csv', '--out', 's3://Bad_Bucket/x'], usage, {
+        env: s3Env(),
+        err: capture(),
+      }),
+    ).toBe(2);
+    expect(usage.text).toContain('--out: "Bad_Bucket" is not a bucket name');
   });
 });
 

@@ -30,8 +30,8 @@ const USAGE = `gridstream <command>
   glue crawler [--timeout s]    create and run a Glue crawler over the archive (the original workflow)
   query "<SQL>" | --file f.sql [--engine athena|duckdb] [--out f.csv] [--from d --to d --dir path] [--json]
                                 SQL over the archive: Athena, or the same SQL offline on DuckDB
-  export --from <date|ISO> --to <…> [--format archive|csv] [--measurement m]… [--out dir] [--tz zone]
-                                backfill the archive (or daily CSV files) from InfluxDB
+  export --from <date|ISO> --to <…> [--format archive|csv] [--measurement m]… [--out dir|s3://b/p] [--tz zone]
+                                backfill the archive (or daily CSV files, to a folder or bucket) from InfluxDB
   archive verify [--from d] [--to d] [--dir path] [--group g] [--no-kafka] [--json]
                                 gaps and duplicates between the archive and the consumed offsets
   influx retention --days N [--yes]
