@@ -178,7 +178,8 @@ beforeAll(async () => {
     CONSOLE_PASSWORD: PASSWORD,
     CONSOLE_POLL_INTERVAL_MS: '1000',
     CONSOLE_IMPORT_DIR: join(work, 'imports'),
-    CONSOLE_SERVICES: `bridge=${bridgeUrl},parser=${parserUrl},influx-writer=${writerUrl},archiver=http://127.0.0.1:9`,
+    // The writer once more under a name that says nothing: the page must know it for a sink by its metrics.
+    CONSOLE_SERVICES: `bridge=${bridgeUrl},parser=${parserUrl},influx-writer=${writerUrl},points-store=${writerUrl},archiver=http://127.0.0.1:9`,
     KAFKA_TOPIC_DLQ_REPLAYS: names.replays,
     KAFKA_TOPIC_ALARMS: names.alarms,
     ARCHIVE_DIR: archiveDir,
@@ -274,6 +275,19 @@ describe('console in a browser', () => {
     expect(await page.textContent('tr[data-service="archiver"] .state')).toContain('down');
     expect(await page.locator('#lag tbody tr').count()).toBeGreaterThan(0);
     await page.waitForSelector('#chart .uplot', { timeout: 15_000 });
+    // A writer is charted as a sink because its /metrics has gridstream_sink_points_total, whatever it is
+    // called; the parser, a stage, only with its input.
+    await page.waitForFunction(
+      () => document.querySelector('#chart .u-legend')?.textContent?.includes('points-store points/s'),
+      undefined,
+      { timeout: 15_000 },
+    );
+    const legend = await page.textContent('#chart .u-legend');
+    expect(legend).toContain('influx-writer points/s');
+    expect(legend).toContain('points-store points/s');
+    expect(await page.textContent('tr[data-service="points-store"] .out-rate')).toContain('points/s');
+    expect(legend).toContain('parser in/s');
+    expect(legend).not.toMatch(/parser (points|msg|records)\/s/);
     await shot('02-pipeline');
   });
 

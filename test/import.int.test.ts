@@ -1,5 +1,11 @@
 import { join, resolve } from 'node:path';
-import { CountingSink, type ImportOptionsInput, importFiles, KafkaImportSink } from '@gridstream/importer';
+import {
+  CountingSink,
+  type ImportOptionsInput,
+  importFiles,
+  type KafkaImportSink,
+  openKafkaImportSink,
+} from '@gridstream/importer';
 import {
   countPoints,
   createTestDatabase,
@@ -7,7 +13,7 @@ import {
   queryInflux,
   type TestDatabase,
 } from '@gridstream/influx';
-import { consumerLag, ReliableProducer } from '@gridstream/kafka';
+import { consumerLag } from '@gridstream/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { startWriter } from '../services/influx-writer/src/writer-service.js';
@@ -23,6 +29,7 @@ import {
   TEST_BROKERS,
   TEST_INFLUX_URL,
   testKafka,
+  testKafkaEnv,
   testLogger,
   uniqueName,
   waitFor,
@@ -40,7 +47,8 @@ const names = {
   dlq: uniqueName('imp.dlq'),
 };
 const kafka = testKafka();
-const producer = new ReliableProducer(kafka, testLogger());
+// What `gridstream import` and the console use: the source seam's direct outbox (acks=all).
+let sink: KafkaImportSink;
 let db: TestDatabase;
 const stops: (() => Promise<void>)[] = [];
 let firstRunMessages = 0;
@@ -81,11 +89,14 @@ beforeAll(async () => {
   };
   stops.push((await startInProcess('influx-writer', writerConfigSchema, startWriter, env)).stop);
   stops.push((await startInProcess('parser', parserConfigSchema, startParser, env)).stop);
-  await producer.connect();
+  sink = await openKafkaImportSink({
+    config: testKafkaEnv({ KAFKA_TOPIC_RAW: names.raw, KAFKA_CREATE_TOPICS: false }),
+    logger: testLogger(),
+  });
 }, 120_000);
 
 afterAll(async () => {
-  await producer.disconnect();
+  await sink?.close();
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   await db?.drop();
   await removeTestTopics(kafka, [names.raw, names.parsed, names.dlq]);
@@ -93,7 +104,7 @@ afterAll(async () => {
 
 describe('files → importer → Kafka → parser → influx-writer → InfluxDB', () => {
   it(`stores exactly ${EXPECTED_POINTS} points, one per good row, and reports the bad rows`, async () => {
-    const summary = await importFiles(options, new KafkaImportSink(producer, names.raw));
+    const summary = await importFiles(options, sink);
     expect(summary.rowsSent).toBe(EXPECTED_POINTS);
     expect(summary.rejectsTotal).toBe(6); // malformed-rows.csv
     expect(summary.files.every((f) => f.error === undefined)).toBe(true);
@@ -129,7 +140,7 @@ describe('files → importer → Kafka → parser → influx-writer → InfluxDB
   it('a second import of the same files is recognised and dropped: the records and points stay exact', async () => {
     const before = await readTopic(kafka, names.raw, firstRunMessages);
     expect(before).toHaveLength(firstRunMessages);
-    const summary = await importFiles(options, new KafkaImportSink(producer, names.raw));
+    const summary = await importFiles(options, sink);
     expect(summary.rowsSent).toBe(EXPECTED_POINTS);
     const after = await readTopic(kafka, names.raw, before.length * 2);
     // Same message ids for the same content: downstream can tell a re-import from new data.

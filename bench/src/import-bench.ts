@@ -7,9 +7,11 @@
  * One synthetic CSV of the reference shape (36 columns, quoted DTC; BENCH_IMPORT_ROWS or --rows, default
  * 1,000,000 rows), then in the same run, on the same file:
  * 1. baseline: a bare csv-parse read of the file (bytes → records, nothing else) — the ceiling;
- * 2. importFiles with a counting sink: decoding, time parsing, per-row device ids, samples, batching;
- * 3. importFiles into a real Kafka topic (KAFKA_BROKERS, default 127.0.0.1:9092) through the pipeline's
- *    acks=all idempotent producer — what `gridstream import` does. The topic is deleted afterwards.
+ * 2. importFiles with a counting sink: decoding, time parsing, per-row device ids, samples, batching and
+ *    the samples.v1 envelope (the source seam's, built by the counting sink too);
+ * 3. importFiles into a real Kafka topic (KAFKA_BROKERS, default 127.0.0.1:9092) through the source seam's
+ *    direct outbox (acks=all, idempotent producer) — what `gridstream import` does. The topic is deleted
+ *    afterwards.
  * Each step reports rows/s, MiB/s and the process's peak RSS while it ran. Prints a Markdown section.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,10 +23,10 @@ import {
   CountingSink,
   type ImportSink,
   importFiles,
-  KafkaImportSink,
+  openKafkaImportSink,
   writeSyntheticCsv,
 } from '@gridstream/importer';
-import { createKafka, deleteTopics, ensureTopics, ReliableProducer } from '@gridstream/kafka';
+import { createKafka, deleteTopics, ensureTopics, type KafkaEnv } from '@gridstream/kafka';
 import { createLogger } from '@gridstream/runtime';
 import { parse } from 'csv-parse';
 
@@ -117,33 +119,26 @@ async function main(): Promise<void> {
       await timed('importFiles → counting sink', fileBytes, () => importInto(path, new CountingSink())),
     );
     if (WITH_KAFKA) {
-      const kafka = createKafka(
-        {
-          KAFKA_BROKERS: BROKERS,
-          KAFKA_CLIENT_ID: 'import-bench',
-          KAFKA_SSL: false,
-          KAFKA_TOPIC_RAW: 'unused',
-          KAFKA_TOPIC_PARSED: 'unused',
-          KAFKA_TOPIC_DLQ: 'unused',
-          KAFKA_TOPIC_PARTITIONS: 1,
-          KAFKA_REPLICATION_FACTOR: 1,
-          KAFKA_CREATE_TOPICS: true,
-        },
-        logger,
-      );
       const topic = `bench.import.${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+      const env: KafkaEnv = {
+        KAFKA_BROKERS: BROKERS,
+        KAFKA_CLIENT_ID: 'import-bench',
+        KAFKA_SSL: false,
+        KAFKA_TOPIC_RAW: topic,
+        KAFKA_TOPIC_PARSED: 'unused',
+        KAFKA_TOPIC_DLQ: 'unused',
+        KAFKA_TOPIC_PARTITIONS: 1,
+        KAFKA_REPLICATION_FACTOR: 1,
+        KAFKA_CREATE_TOPICS: true,
+      };
+      const kafka = createKafka(env, logger);
       // One partition: the importer keys every message by site, so one import fills one partition anyway.
       await ensureTopics(kafka, [{ topic, partitions: 1, replicationFactor: 1 }]);
-      const producer = new ReliableProducer(kafka, logger);
-      await producer.connect();
+      const sink = await openKafkaImportSink({ config: env, logger, kafka });
       try {
-        results.push(
-          await timed('importFiles → Kafka (acks=all)', fileBytes, () =>
-            importInto(path, new KafkaImportSink(producer, topic)),
-          ),
-        );
+        results.push(await timed('importFiles → Kafka (acks=all)', fileBytes, () => importInto(path, sink)));
       } finally {
-        await producer.disconnect();
+        await sink.close();
         await deleteTopics(kafka, [topic]).catch(() => undefined);
       }
     }

@@ -11,17 +11,11 @@ import {
   type ImportSink,
   type ImportSummary,
   importFiles,
-  KafkaImportSink,
+  openKafkaImportSink,
   previewFile,
   REJECT_REASONS,
 } from '@gridstream/importer';
-import {
-  checkKafkaEnv,
-  createKafka,
-  ensureConfiguredTopics,
-  kafkaEnvShape,
-  ReliableProducer,
-} from '@gridstream/kafka';
+import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
 import { createLogger } from '@gridstream/runtime';
 import { z } from 'zod';
 import {
@@ -140,13 +134,14 @@ export async function runImportCommand(argv: string[], out: Out, io: CommandIo =
       // Options first: a mistyped flag should not wait for a Kafka connection to be reported.
       await validate(input);
       const cfg = loadConfig(kafkaSchema, io.env ?? process.env);
-      const logger = createLogger({ service: 'cli', level: 'error' });
-      const kafka = createKafka(cfg, logger);
-      await ensureConfiguredTopics(kafka, cfg, [cfg.KAFKA_TOPIC_RAW], logger);
-      const producer = new ReliableProducer(kafka, logger);
-      await producer.connect();
-      sink = new KafkaImportSink(producer, cfg.KAFKA_TOPIC_RAW);
-      close = () => producer.disconnect();
+      // The source seam's direct outbox: each batch waits for Kafka's acks (acks=all, idempotent), which is
+      // what the progress reports as sent; the raw topic is created on the first send where allowed.
+      const kafkaSink = await openKafkaImportSink({
+        config: cfg,
+        logger: createLogger({ service: 'cli', level: 'error' }),
+      });
+      sink = kafkaSink;
+      close = () => kafkaSink.close();
       target = `${cfg.KAFKA_TOPIC_RAW} (${cfg.KAFKA_BROKERS.join(',')})`;
     }
 

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SamplesMessageSchema } from '@gridstream/schema';
+import { type Sample, type SamplesMessage, SamplesMessageSchema } from '@gridstream/schema';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import JSZip from 'jszip';
@@ -10,21 +10,23 @@ import { detectEncoding } from './encoding.js';
 import { type ImportProgress, importFiles } from './import-files.js';
 import { checkImportOptions, ImportOptionsError, type ImportOptionsInput } from './options.js';
 import { previewFile } from './preview.js';
-import { CountingSink, type ImportMessage, type ImportSink } from './sink.js';
-import { checkXlsxSizes, WorkbookTooLargeError } from './xlsx-source.js';
+import { CountingSink, type ImportSendOptions, type ImportSink, importMessages } from './sink.js';
+import { checkXlsxSizes, openXlsx, WorkbookTooLargeError } from './xlsx-source.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../../sample/import');
 const fixture = (name: string) => join(FIXTURES, name);
 
-/** Keeps every message, so tests can look at exactly what would go to Kafka. */
+/** Keeps every message (the envelope the Kafka sink sends), so tests can look at exactly what would go to Kafka. */
 class MemorySink implements ImportSink {
-  readonly messages: ImportMessage[] = [];
-  async publish(messages: ImportMessage[]): Promise<void> {
+  readonly messages: { key: string; value: SamplesMessage; headers: Record<string, string> }[] = [];
+  async send(samples: readonly Sample[], options: ImportSendOptions): Promise<number> {
+    const messages = importMessages(samples, options);
     for (const m of messages) {
       // What the parser will check: every message must be a valid samples.v1 message.
-      SamplesMessageSchema.parse(m.value);
-      this.messages.push(m);
+      const value = SamplesMessageSchema.parse(JSON.parse(String(m.value)));
+      this.messages.push({ key: String(m.key), value, headers: m.headers as Record<string, string> });
     }
+    return messages.length;
   }
   get samples() {
     return this.messages.flatMap((m) => m.value.samples);
@@ -327,6 +329,52 @@ describe('Excel', () => {
     expect(sink.messages[1]!.headers['gs-message-id']).toMatch(/#Afternoon:2$/);
   });
 
+  it('reads every sheet when the reader is slower than the zip parser (the rest of the workbook was lost)', async () => {
+    // The fixture's parts with the workbook, shared strings and styles first and small sheets after them:
+    // exceljs hands out sheet 1 while the parser runs on to the end of the file, and unzipper's early 'end'
+    // made exceljs stop there — sheet 2 never came, without an error. Pausing after each sheet (as a reader
+    // waiting for Kafka does) showed it every time.
+    const dir = await mkdtemp(join(tmpdir(), 'gs-import-order-'));
+    try {
+      const zip = await JSZip.loadAsync(await readFile(fixture('vehicle-two-sheets.xlsx')));
+      const reordered = new JSZip();
+      for (const name of [
+        '[Content_Types].xml',
+        '_rels/.rels',
+        'xl/workbook.xml',
+        'xl/_rels/workbook.xml.rels',
+        'xl/sharedStrings.xml',
+        'xl/styles.xml',
+        'xl/theme/theme1.xml',
+        'xl/worksheets/sheet1.xml',
+        'xl/worksheets/sheet2.xml',
+        'docProps/app.xml',
+        'docProps/core.xml',
+      ])
+        reordered.file(name, await zip.file(name)!.async('nodebuffer'));
+      const path = join(dir, 'reordered.xlsx');
+      await writeFile(path, await reordered.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }));
+      const seen: [string | undefined, number][] = [];
+      for await (const table of openXlsx(
+        { path, source: 'file://reordered.xlsx', sheets: [] },
+        () => undefined,
+      )) {
+        let rows = 0;
+        for await (const _ of table.rows) rows++;
+        seen.push([table.sheet, rows]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(seen).toEqual([
+        ['Morning', 5],
+        ['Afternoon', 5],
+      ]);
+      const sink = new MemorySink();
+      expect((await importFiles({ ...xlsx, files: [path] }, sink)).rowsSent).toBe(10);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
   it('reads only the chosen sheet; an unknown sheet is named with the ones there are', async () => {
     const sink = new MemorySink();
     await importFiles({ ...xlsx, sheets: ['Afternoon'] }, sink);
@@ -516,12 +564,13 @@ describe('progress and backpressure', () => {
     let maxInFlight = 0;
     let calls = 0;
     const slow: ImportSink = {
-      async publish() {
+      async send(samples, options) {
         calls++;
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         await new Promise((r) => setTimeout(r, 5));
         inFlight--;
+        return importMessages(samples, options).length;
       },
     };
     const reports: ImportProgress[] = [];
@@ -537,8 +586,9 @@ describe('progress and backpressure', () => {
   it('stops with the partial summary when the sink fails', async () => {
     let n = 0;
     const failing: ImportSink = {
-      async publish() {
+      async send(samples) {
         if (++n === 2) throw new Error('broker gone');
+        return samples.length;
       },
     };
     await expect(

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { MessageBatcher } from './batcher.js';
+import { type ImportBatch, SampleBatcher } from './batcher.js';
 import { openImportFile } from './open-file.js';
 import { type ImportOptions, type ImportOptionsInput, parseImportOptions } from './options.js';
 import { type Reject, RejectLog } from './rejects.js';
 import { createRowMapper, MappingError, type RowMapper } from './row-mapper.js';
-import type { ImportMessage, ImportSink } from './sink.js';
+import type { ImportSink } from './sink.js';
 
 /**
- * importFiles: files → rows → samples → samples.v1 messages → sink, one file after another. Reading is
- * pulled by the loop below, and the loop waits for the sink whenever a full batch is ready while the
- * previous one is still unacknowledged — so the reader never runs more than one batch ahead of Kafka,
- * and memory stays flat whatever the file size.
+ * importFiles: files → rows → samples → sink (which makes the samples.v1 messages: the source seam's
+ * envelope), one file after another. Reading is pulled by the loop below, and the loop waits for the sink
+ * whenever a full batch is ready while the previous one is still unacknowledged — so the reader never runs
+ * more than one batch ahead of Kafka, and memory stays flat whatever the file size.
  */
 
 export interface ImportProgress {
@@ -70,8 +70,8 @@ export class ImportAbortedError extends Error {
 }
 
 const PROGRESS_INTERVAL_MS = 100;
-/** Messages handed to the sink per call: large enough for few produce requests, small enough to stay flat. */
-const MESSAGES_PER_PUBLISH = 8;
+/** Messages' worth of samples per sink call: large enough for few produce requests, small enough to stay flat. */
+const MESSAGES_PER_SEND = 8;
 
 export async function importFiles(
   input: ImportOptionsInput | ImportOptions,
@@ -114,13 +114,10 @@ export async function importFiles(
       done,
     });
   };
-  const publisher = new Publisher(sink, (batch) => {
-    for (const { message, file } of batch) {
-      const n = message.value.samples.length;
-      file.rowsSent += n;
-      file.messagesSent++;
-      totals.rowsSent += n;
-    }
+  const publisher = new Publisher(sink, options.samplesPerMessage, (batch, file, messages) => {
+    file.rowsSent += batch.samples.length;
+    file.messagesSent += messages;
+    totals.rowsSent += batch.samples.length;
   });
   const summarize = (): ImportSummary => ({
     files,
@@ -138,7 +135,7 @@ export async function importFiles(
       currentFile = summary.file;
       currentBytes = () => 0;
       // Outside the try: rows already mapped when a file fails midway are still sent, not lost.
-      let batcher: MessageBatcher | undefined;
+      let batcher: SampleBatcher | undefined;
       let lastLine = 0;
       try {
         const opened = await openImportFile(summary.file, options);
@@ -161,11 +158,10 @@ export async function importFiles(
               : `${where}${error.message}`;
             continue;
           }
-          batcher = new MessageBatcher(
-            options.site,
+          batcher = new SampleBatcher(
             table.source,
             `import:${opened.fileId}.${mappingId(options)}${table.sheet === undefined ? '' : `#${table.sheet}`}`,
-            options.samplesPerMessage,
+            options.samplesPerMessage * MESSAGES_PER_SEND,
           );
           let tick = 0;
           for await (const event of table.rows) {
@@ -184,8 +180,10 @@ export async function importFiles(
             totals.rowsRead++;
             lastLine = event.line;
             const result = mapper(event.cells);
-            if (result.ok) batcher.add(result.sample, event.line);
-            else {
+            if (result.ok) {
+              const full = batcher.add(result.sample, event.line);
+              if (full) await publisher.push(full, summary);
+            } else {
               summary.rowsRejected++;
               totals.rowsRejected++;
               rejects.add({
@@ -195,23 +193,18 @@ export async function importFiles(
                 detail: result.detail,
               });
             }
-            if (batcher.ready.length > 0) await publisher.push(batcher.takeReady(), summary);
             if (++tick === 256) {
               tick = 0;
               if (Date.now() - lastReport >= PROGRESS_INTERVAL_MS) report(false);
             }
           }
-          batcher.flush();
-          await publisher.push(batcher.takeReady(), summary);
+          await publisher.push(batcher.flush(), summary);
         }
       } catch (error) {
         if (error instanceof SinkError) throw error;
         const message = (error as Error).message ?? String(error);
         summary.error = lastLine > 0 ? `${message} (reading stopped after line ${lastLine})` : message;
-        if (batcher) {
-          batcher.flush();
-          await publisher.push(batcher.takeReady(), summary);
-        }
+        if (batcher) await publisher.push(batcher.flush(), summary);
       } finally {
         totals.bytesDone += summary.bytes;
         currentBytes = () => 0;
@@ -232,29 +225,39 @@ class SinkError extends Error {
   }
 }
 
-type Tracked = { message: ImportMessage; file: FileSummary };
-
 /**
- * One sink call in flight while the next batch fills: reading and publishing overlap, and a full batch
- * waits for the previous acknowledgement — that wait is the backpressure that stops the reader.
+ * One sink call in flight while the next batch fills: reading and sending overlap, and a full batch waits
+ * for the previous acknowledgement — that wait is the backpressure that stops the reader.
  */
 class Publisher {
-  private pending: Tracked[] = [];
   private inFlight: Promise<void> | undefined;
   private failure: SinkError | undefined;
 
   constructor(
     private readonly sink: ImportSink,
-    private readonly onAcked: (batch: Tracked[]) => void,
+    private readonly samplesPerMessage: number,
+    private readonly onAcked: (batch: ImportBatch, file: FileSummary, messages: number) => void,
   ) {}
 
-  async push(messages: ImportMessage[], file: FileSummary): Promise<void> {
-    for (const message of messages) this.pending.push({ message, file });
-    if (this.pending.length >= MESSAGES_PER_PUBLISH) await this.send();
+  async push(batch: ImportBatch | undefined, file: FileSummary): Promise<void> {
+    if (batch === undefined) return;
+    await this.settle();
+    if (this.failure) throw this.failure;
+    this.inFlight = this.sink
+      .send(batch.samples, {
+        source: batch.source,
+        maxSamplesPerMessage: this.samplesPerMessage,
+        messageId: batch.messageId,
+      })
+      .then(
+        (messages) => this.onAcked(batch, file, messages),
+        (error: unknown) => {
+          this.failure = new SinkError(error);
+        },
+      );
   }
 
   async finish(): Promise<void> {
-    await this.send();
     await this.settle();
     if (this.failure) throw this.failure;
   }
@@ -262,20 +265,6 @@ class Publisher {
   /** Waits for the call in flight without throwing (used on the way out after an error). */
   async settle(): Promise<void> {
     if (this.inFlight) await this.inFlight;
-  }
-
-  private async send(): Promise<void> {
-    if (this.inFlight) await this.inFlight;
-    if (this.failure) throw this.failure;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.inFlight = this.sink.publish(batch.map((t) => t.message)).then(
-      () => this.onAcked(batch),
-      (error: unknown) => {
-        this.failure = new SinkError(error);
-      },
-    );
   }
 }
 

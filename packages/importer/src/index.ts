@@ -1,4 +1,5 @@
-export { MAX_MESSAGE_CHARS } from './batcher.js';
+/** The bound of one samples.v1 message's JSON, the same for every source (the source seam's envelope). */
+export { MAX_MESSAGE_CHARS } from '@gridstream/schema';
 export {
   DETECT_BYTES,
   detectEncoding,
@@ -14,6 +15,11 @@ export {
   type ImportSummary,
   importFiles,
 } from './import-files.js';
+export {
+  type KafkaImportSink,
+  type KafkaImportSinkOptions,
+  openKafkaImportSink,
+} from './kafka-import-sink.js';
 export { UnsupportedFileError } from './open-file.js';
 export {
   checkImportOptions,
@@ -30,7 +36,7 @@ export {
 export { type FilePreview, listColumns, previewFile, type TablePreview } from './preview.js';
 export { REJECT_REASONS, type Reject, type RejectReason } from './rejects.js';
 export { MappingError } from './row-mapper.js';
-export { CountingSink, type ImportMessage, type ImportSink, KafkaImportSink } from './sink.js';
+export { CountingSink, type ImportSendOptions, type ImportSink, importMessages } from './sink.js';
 export {
   equipmentFromFileName,
   type MappingSuggestion,

@@ -1,5 +1,6 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { Cell, RowEvent, Table } from './table.js';
 
@@ -89,6 +90,27 @@ export async function checkXlsxSizes(path: string, limits: XlsxLimits = DEFAULT_
   }
 }
 
+/**
+ * exceljs reads the zip with unzipper 0.10, whose Parse stream emits 'end' as soon as its writable side
+ * finishes — once the last bytes of the file are parsed — while entries it already parsed may still wait in
+ * its (paused) readable buffer; exceljs takes that 'end' for the last entry. A consumer slower than the
+ * parser (a loaded machine, rows waiting for Kafka's acks) then lost the rest of the workbook: later sheets
+ * without a word, or, with xl/workbook.xml among them, the whole file as "not a readable .xlsx workbook:
+ * Cannot read properties of undefined (reading 'sheets')" — the Excel imports that now and then sent 0 rows.
+ * This lets only the readable side's own 'end' through (emitted after everything buffered was read; a
+ * truncated file still fails, with unzipper's FILE_ENDED).
+ */
+function withoutEarlyEnd(file: ReadStream): void {
+  const pipe = file.pipe.bind(file);
+  file.pipe = (<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
+    const zip = destination as unknown as Readable;
+    const emit = zip.emit.bind(zip);
+    zip.emit = (event: string | symbol, ...args: unknown[]): boolean =>
+      event === 'end' && zip.readableEnded === false ? false : emit(event, ...args);
+    return pipe(destination, options);
+  }) as typeof file.pipe;
+}
+
 /** Pulls the next row, naming a damaged file as such. */
 async function nextRow(rows: AsyncIterator<ExcelJS.Row>): Promise<IteratorResult<ExcelJS.Row>> {
   try {
@@ -111,6 +133,7 @@ export async function* openXlsx(
   // The caller reads progress from file.bytesRead; a 'data' listener here would start the stream flowing
   // before exceljs is attached and lose the first chunks.
   onOpen(file);
+  withoutEarlyEnd(file);
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(file, {
     worksheets: 'emit',
     sharedStrings: 'cache',

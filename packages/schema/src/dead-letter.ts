@@ -17,6 +17,10 @@ export const DEAD_LETTER_REASONS = {
   invalid_record: 'the record fails the canonical schema',
   no_readings: 'the message is valid but holds no device readings',
   sink_rejected: 'the sink refused the data permanently (e.g. InfluxDB 400 with its message)',
+  unreadable:
+    'a source read input (a line, a payload) that does not match its configured format: garbage, the wrong number of fields, no pattern match',
+  bad_checksum: "the input's checksum does not match its content (a transmission error)",
+  incomplete: 'the input ended before it was complete (a line cut off when its port closed)',
 } as const;
 
 export type DeadLetterReason = keyof typeof DEAD_LETTER_REASONS;

@@ -11,4 +11,5 @@ export * from './parsed-record.js';
 export * from './quality.js';
 export * from './raw-headers.js';
 export * from './samples.js';
+export * from './samples-envelope.js';
 export * from './topics.js';

@@ -42,18 +42,20 @@
     document.querySelector('#lag tbody').innerHTML = rows.join('');
   }
 
-  function renderChart(history) {
+  function renderChart(history, services) {
     const el = document.getElementById('chart');
     const points = history.points;
     if (points.length === 0 || typeof uPlot === 'undefined') return;
     const names = Object.keys(points[points.length - 1].rates);
+    // What each service is comes from its metrics (the console's rates.ts), not its name: every source
+    // (gridstream_source_messages_total) and every sink (gridstream_sink_points_total) shows its output too.
+    const kinds = new Map(services.map((s) => [s.name, s]));
     const series = [];
     for (const n of names) {
       series.push({ label: `${n} in/s`, pick: (p) => p.rates[n]?.in ?? null });
-      // Every sink (influx-writer, timescale-writer, opentsdb-writer) reports the points its database took.
-      if (n.endsWith('-writer'))
-        series.push({ label: `${n} points/s`, pick: (p) => p.rates[n]?.out ?? null });
-      if (n.endsWith('collector')) series.push({ label: `${n} out/s`, pick: (p) => p.rates[n]?.out ?? null });
+      const s = kinds.get(n);
+      if (s && (s.kind === 'source' || s.kind === 'sink'))
+        series.push({ label: `${n} ${s.outUnit}`, pick: (p) => p.rates[n]?.out ?? null });
     }
     const data = [points.map((p) => p.t), ...series.map((s) => points.map(s.pick))];
     const key = series.map((s) => s.label).join('|');
@@ -101,7 +103,7 @@
       document.getElementById('alarms-box').innerHTML = snap.alarms.html; // escaped on the server
       document.getElementById('updated').textContent = new Date(snap.at).toLocaleTimeString();
       const history = await (await fetch('/api/pipeline/history')).json();
-      renderChart(history);
+      renderChart(history, snap.services);
     } catch (error) {
       document.getElementById('updated').textContent = `failed (${error.message}); retrying`;
     }

@@ -6,11 +6,11 @@ import { runtimeEnvShape } from '@gridstream/runtime';
 import { DEFAULT_TOPICS } from '@gridstream/schema';
 import { z } from 'zod';
 
-/** Health servers of the pipeline on one machine (deploy/local/services.sh ports). */
+/** Health servers of the pipeline on one machine: what `make demo` runs (deploy/local/services.sh ports). */
 export const DEFAULT_CONSOLE_SERVICES =
   'bridge=http://127.0.0.1:9101,parser=http://127.0.0.1:9102,influx-writer=http://127.0.0.1:9103,' +
   'modbus-collector=http://127.0.0.1:9104,opcua-collector=http://127.0.0.1:9105,archiver=http://127.0.0.1:9106,' +
-  'forecaster=http://127.0.0.1:9109';
+  'forecaster=http://127.0.0.1:9109,serial-collector=http://127.0.0.1:9112,mqtt-collector=http://127.0.0.1:9113';
 
 const GiB = 1024 * 1024 * 1024;
 

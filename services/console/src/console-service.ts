@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { KafkaImportSink } from '@gridstream/importer';
+import { openKafkaImportSink } from '@gridstream/importer';
 import {
   alarmActionsTopicRequest,
   alarmsTopicRequest,
@@ -106,6 +106,9 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
   monitor.start();
 
   const jobs = new ImportJobs({ logger });
+  // Imports go through the source seam (direct outbox: each batch waits for Kafka's acks, which is the
+  // job's progress) on the console's producer, counted in gridstream_source_*{source="import"}.
+  const importSink = await openKafkaImportSink({ config, logger, metrics, kafka, producer });
   const app = await buildConsoleApp({
     config,
     logger,
@@ -115,7 +118,7 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
     producer,
     alarms,
     jobs,
-    importSink: new KafkaImportSink(producer, config.KAFKA_TOPIC_RAW),
+    importSink,
   });
   const url = await app.listen({ host: config.CONSOLE_HOST, port: config.CONSOLE_PORT });
   logger.info({ url }, 'console listening');
@@ -135,6 +138,7 @@ export async function startConsole(ctx: ServiceContext<ConsoleConfig>): Promise<
     async stop() {
       await app.close(); // no new requests; SSE streams end
       await jobs.drain(); // imports in flight finish (or fail) before the producer goes
+      await importSink.close(); // the producer is the console's: closed below
       await monitor.stop();
       await alarmsReader.stop();
       await actionsReader.stop();

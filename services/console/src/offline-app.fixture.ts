@@ -1,5 +1,5 @@
 import { loadConfig } from '@gridstream/config';
-import { KafkaImportSink } from '@gridstream/importer';
+import { openKafkaImportSink } from '@gridstream/importer';
 import { createKafka, ReliableProducer } from '@gridstream/kafka';
 import { createLogger, createMetricsRegistry } from '@gridstream/runtime';
 import type { FastifyInstance } from 'fastify';
@@ -42,7 +42,7 @@ export async function offlineConsoleApp(
     producer,
     alarms,
     jobs: new ImportJobs(),
-    importSink: new KafkaImportSink(producer, 'raw'),
+    importSink: await openKafkaImportSink({ config, logger, kafka, producer }),
   });
   return { app, alarms };
 }

@@ -1,7 +1,7 @@
 import { consumerLag, type Kafka, type PartitionLag } from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
-import { parsePrometheusText } from './prometheus-text.js';
-import { counterRate, counterTotals, Ring, rateSpecFor } from './rates.js';
+import { metricNames, parsePrometheusText } from './prometheus-text.js';
+import { counterRate, counterTotals, type RateSpec, Ring, rateSpecFor } from './rates.js';
 
 export interface ServiceStatus {
   name: string;
@@ -16,6 +16,8 @@ export interface ServiceStatus {
   inRate: number | null;
   outRate: number | null;
   outUnit: string;
+  /** A source, a sink (from the metrics it exposes) or a stage between them (rates.ts). */
+  kind: RateSpec['kind'];
   deadLetterRate: number | null;
 }
 
@@ -57,6 +59,7 @@ export interface PipelineMonitorOptions {
 
 interface Totals {
   atMs: number;
+  spec: RateSpec;
   in?: number;
   out?: number;
   deadLetters?: number;
@@ -69,6 +72,8 @@ interface Totals {
  */
 export class PipelineMonitor {
   private readonly previous = new Map<string, Totals>();
+  /** Each service's spec as its last scrape showed it: kept while it is down, so the page keeps its kind. */
+  private readonly specs = new Map<string, RateSpec>();
   readonly history: Ring<HistoryPoint>;
   private latest: PipelineSnapshot;
   private timer: NodeJS.Timeout | undefined;
@@ -89,6 +94,7 @@ export class PipelineMonitor {
         inRate: null,
         outRate: null,
         outUnit: rateSpecFor(name).outUnit,
+        kind: rateSpecFor(name).kind,
         deadLetterRate: null,
       })),
       lag: [],
@@ -140,7 +146,8 @@ export class PipelineMonitor {
   }
 
   private async pollService(name: string, url: string): Promise<ServiceStatus> {
-    const spec = rateSpecFor(name);
+    // Until it answers: what it was last time (or what its name says).
+    const known = this.specs.get(name) ?? rateSpecFor(name);
     const status: ServiceStatus = {
       name,
       url,
@@ -148,7 +155,8 @@ export class PipelineMonitor {
       ready: false,
       inRate: null,
       outRate: null,
-      outUnit: spec.outUnit,
+      outUnit: known.outUnit,
+      kind: known.kind,
       deadLetterRate: null,
     };
     const base = url.replace(/\/+$/, '');
@@ -175,8 +183,13 @@ export class PipelineMonitor {
     if (metrics.status === 'fulfilled') {
       status.up = true;
       const now = Date.now();
-      const totals: Totals = { atMs: now, ...counterTotals(parsePrometheusText(metrics.value), spec) };
-      const prev = this.previous.get(name);
+      const spec = rateSpecFor(name, metricNames(metrics.value));
+      this.specs.set(name, spec);
+      status.outUnit = spec.outUnit;
+      status.kind = spec.kind;
+      const totals: Totals = { atMs: now, spec, ...counterTotals(parsePrometheusText(metrics.value), spec) };
+      // Totals of other counters (another service at that address) are no reading to compare with.
+      const prev = this.previous.get(name)?.spec === spec ? this.previous.get(name) : undefined;
       const reading = (t: Totals | undefined, key: 'in' | 'out' | 'deadLetters') =>
         t?.[key] === undefined ? undefined : { value: t[key], atMs: t.atMs };
       status.inRate = counterRate(reading(prev, 'in'), reading(totals, 'in'));

@@ -32,6 +32,25 @@ export function parsePrometheusText(text: string): MetricSample[] {
   return out;
 }
 
+/**
+ * Every metric the text names: those with samples and those only declared (`# TYPE name …`), such as a
+ * labelled counter nothing has counted yet.
+ */
+export function metricNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const rawLine of text.split('\n')) {
+    const line = rawLine.trim();
+    if (line.startsWith('# TYPE ')) {
+      const name = line.split(/\s+/)[2];
+      if (name) names.add(name);
+    } else if (line !== '' && !line.startsWith('#')) {
+      const match = LINE.exec(line);
+      if (match) names.add(match[1]!);
+    }
+  }
+  return names;
+}
+
 /** Sum of a metric over all its label sets (optionally only those matching `where`). */
 export function sumMetric(
   samples: readonly MetricSample[],

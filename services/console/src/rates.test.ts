@@ -1,6 +1,9 @@
+import { createMetricsRegistry } from '@gridstream/runtime';
+import { sinkMetrics } from '@gridstream/sink';
+import { sourceMetrics } from '@gridstream/source';
 import { describe, expect, it } from 'vitest';
-import { parsePrometheusText, sumMetric } from './prometheus-text.js';
-import { counterRate, counterTotals, Ring, rateSpecFor } from './rates.js';
+import { metricNames, parsePrometheusText, sumMetric } from './prometheus-text.js';
+import { counterRate, counterTotals, Ring, rateSpecFor, SINK_RATES, SOURCE_RATES } from './rates.js';
 
 const SCRAPE = `# HELP gridstream_parser_messages_total Raw messages parsed
 # TYPE gridstream_parser_messages_total counter
@@ -24,17 +27,54 @@ describe('parsePrometheusText', () => {
     expect(sumMetric(samples, 'gridstream_process_cpu_seconds_total')).toBe(0.0015);
   });
 
-  it('takes the services’ own counters for in and out', () => {
-    const totals = counterTotals(parsePrometheusText(SCRAPE), rateSpecFor('parser'));
+  it('takes the stages’ own counters for in and out', () => {
+    const totals = counterTotals(parsePrometheusText(SCRAPE), rateSpecFor('parser', metricNames(SCRAPE)));
     expect(totals).toEqual({ in: 123, out: 840, deadLetters: 3 });
-    // Every sink reports the standard gridstream_sink_* counters.
-    for (const sink of ['influx-writer', 'timescale-writer', 'opentsdb-writer'])
-      expect(rateSpecFor(sink)).toEqual({
-        in: ['gridstream_consumer_messages_total'],
-        out: ['gridstream_sink_points_total'],
-        outUnit: 'points/s',
-      });
+    expect(rateSpecFor('parser', metricNames(SCRAPE)).kind).toBe('stage');
     expect(rateSpecFor('some-new-service').in).toEqual(['gridstream_consumer_messages_total']);
+    expect(rateSpecFor('some-new-service').kind).toBe('stage');
+  });
+
+  it('knows any source and any sink by the seams’ metrics, not by its name — before it counted anything', async () => {
+    // The /metrics of services nobody named: the seams' own registries, as the services expose them.
+    const collector = createMetricsRegistry('lora-collector');
+    const source = sourceMetrics(collector);
+    const writer = createMetricsRegistry('questdb-writer');
+    const sink = sinkMetrics(writer);
+    const idle = { collector: await collector.metrics(), writer: await writer.metrics() };
+    expect(rateSpecFor('lora-collector', metricNames(idle.collector))).toBe(SOURCE_RATES);
+    expect(rateSpecFor('questdb-writer', metricNames(idle.writer))).toBe(SINK_RATES);
+    // Not by name: a "-writer" without the sink seam is no sink, an "influx-writer" on it is one.
+    expect(rateSpecFor('archive-writer', metricNames(SCRAPE)).kind).toBe('stage');
+    expect(rateSpecFor('influx-writer', metricNames(idle.writer)).kind).toBe('sink');
+    expect(rateSpecFor('influx-writer').kind).toBe('stage'); // no scrape yet: nothing to tell by
+
+    source.messages.inc({ source: 'lora', endpoint: 'gw-1' }, 7);
+    source.messages.inc({ source: 'lora', endpoint: 'gw-2' }, 5);
+    source.samples.inc({ source: 'lora', endpoint: 'gw-1' }, 70);
+    sink.points.inc({ sink: 'questdb', measurement: 'battery' }, 40);
+    sink.points.inc({ sink: 'questdb', measurement: 'pv' }, 2);
+    const collectorText = await collector.metrics();
+    const writerText = await writer.metrics();
+    expect(
+      counterTotals(parsePrometheusText(collectorText), rateSpecFor('x', metricNames(collectorText))),
+    ).toEqual({ out: 12 });
+    expect(counterTotals(parsePrometheusText(writerText), rateSpecFor('y', metricNames(writerText)))).toEqual(
+      { out: 42 },
+    );
+  });
+
+  it('reads declared metrics from # TYPE lines as well as from samples', () => {
+    const text = `# HELP gridstream_sink_points_total Points
+# TYPE gridstream_sink_points_total counter
+# TYPE gridstream_never_sampled gauge
+gridstream_parser_messages_total{outcome="ok"} 1
+`;
+    expect([...metricNames(text)].sort()).toEqual([
+      'gridstream_never_sampled',
+      'gridstream_parser_messages_total',
+      'gridstream_sink_points_total',
+    ]);
   });
 });
 

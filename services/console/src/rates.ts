@@ -1,50 +1,76 @@
 import { type MetricSample, sumMetric } from './prometheus-text.js';
 
 /**
- * Which counters mean "messages in" and "messages out" for each service (the names are the services'
- * own, see their *-service.ts / collector-metrics.ts). A service not listed shows the generic consumer
- * counter as its input, so a new consumer service still gets a rate without a code change here.
+ * Which counters mean "messages in" and "messages out" for a service. Chosen from what the service's
+ * `/metrics` declares, not from its name: every source on the source seam (packages/source: the
+ * collectors, the console's imports) counts `gridstream_source_messages_total`, every sink on the sink seam
+ * (packages/sink: the InfluxDB, PostgreSQL and OpenTSDB writers) `gridstream_sink_points_total`, so a new
+ * collector or database gets its rates here without a line of code. Only the pipeline's own stages, whose
+ * counters are their own, are named (their *-service.ts). Anything else shows the generic consumer counter
+ * as its input.
  */
 export interface RateSpec {
+  /** What the service is: what the page charts for it (a source's and a sink's output too). */
+  kind: 'source' | 'sink' | 'stage';
   in: string[];
   out: string[];
   outUnit: string;
 }
 
-/** Every sink (packages/sink) counts the same way: messages consumed in, points the database accepted out. */
-const SINK: RateSpec = {
+/** Every sink counts the same way: messages consumed in, points the database accepted out. */
+export const SINK_RATES: RateSpec = {
+  kind: 'sink',
   in: ['gridstream_consumer_messages_total'],
   out: ['gridstream_sink_points_total'],
   outUnit: 'points/s',
 };
 
-export const SERVICE_RATES: Record<string, RateSpec> = {
+/** Every source counts the same way: samples.v1 messages handed on (spooled, or acknowledged) out. */
+export const SOURCE_RATES: RateSpec = {
+  kind: 'source',
+  in: [],
+  out: ['gridstream_source_messages_total'],
+  outUnit: 'msg/s',
+};
+
+/** The stages between the seams, by service name. */
+export const STAGE_RATES: Record<string, RateSpec> = {
   bridge: {
+    kind: 'stage',
     in: ['gridstream_bridge_messages_forwarded_total', 'gridstream_dead_letters_total'],
     out: ['gridstream_bridge_messages_forwarded_total'],
     outUnit: 'msg/s',
   },
   parser: {
+    kind: 'stage',
     in: ['gridstream_parser_messages_total'],
     out: ['gridstream_parser_records_total'],
     outUnit: 'records/s',
   },
-  'influx-writer': SINK,
-  'timescale-writer': SINK,
-  'opentsdb-writer': SINK,
   archiver: {
+    kind: 'stage',
     in: ['gridstream_consumer_messages_total'],
     out: ['gridstream_archiver_rows_total'],
     outUnit: 'rows/s',
   },
-  'modbus-collector': { in: [], out: ['gridstream_modbus_messages_produced_total'], outUnit: 'msg/s' },
-  'opcua-collector': { in: [], out: ['gridstream_opcua_messages_total'], outUnit: 'msg/s' },
 };
 
-const GENERIC: RateSpec = { in: ['gridstream_consumer_messages_total'], out: [], outUnit: 'msg/s' };
+const GENERIC: RateSpec = {
+  kind: 'stage',
+  in: ['gridstream_consumer_messages_total'],
+  out: [],
+  outUnit: 'msg/s',
+};
 
-export function rateSpecFor(service: string): RateSpec {
-  return SERVICE_RATES[service] ?? GENERIC;
+/**
+ * The spec of a service: a sink or a source when its scrape declares the seam's counter (a `# TYPE` line
+ * is enough: a sink that has not written yet, a collector whose device has not answered yet), else its
+ * stage's by name, else the generic one. Without a scrape yet (`declared` undefined): by name only.
+ */
+export function rateSpecFor(service: string, declared?: ReadonlySet<string>): RateSpec {
+  if (declared?.has('gridstream_sink_points_total')) return SINK_RATES;
+  if (declared?.has('gridstream_source_messages_total')) return SOURCE_RATES;
+  return STAGE_RATES[service] ?? GENERIC;
 }
 
 /** Totals of the spec's counters in one scrape; undefined where the service exposes none of them. */

@@ -1,7 +1,11 @@
 import { counter, gauge, histogram } from '@gridstream/kafka';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Every metric of the collector; label `device` is the device name from the collector config. */
+/**
+ * The collector's Modbus specifics; label `device` is the device name from the collector config. Samples,
+ * messages, the time of the last sample and the connection state are the standard gridstream_source_*
+ * (label `endpoint` = the device name; @gridstream/source), what Kafka acknowledged gridstream_spool_*.
+ */
 export interface CollectorMetrics {
   polls: Counter; // device, outcome: ok | partial | failed | breaker_open
   reads: Counter; // device, outcome: ok | failed
@@ -13,8 +17,6 @@ export interface CollectorMetrics {
   skipped: Counter; // device
   breakerState: Gauge; // device: 0 closed, 1 half-open, 2 open
   breakerTransitions: Counter; // device, to
-  lastSuccess: Gauge; // device: unix seconds of the last answered poll
-  messagesProduced: Counter;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -78,17 +80,6 @@ export function collectorMetrics(registry: Registry): CollectorMetrics {
       'gridstream_modbus_breaker_transitions_total',
       'Breaker state changes',
       ['device', 'to'],
-    ),
-    lastSuccess: gauge(
-      registry,
-      'gridstream_modbus_last_success_timestamp_seconds',
-      'Unix time of the last poll the device answered',
-      ['device'],
-    ),
-    messagesProduced: counter(
-      registry,
-      'gridstream_modbus_messages_produced_total',
-      'samples.v1 messages acknowledged by Kafka',
     ),
   };
 }

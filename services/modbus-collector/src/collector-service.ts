@@ -1,7 +1,6 @@
-import { createKafka, ensureConfiguredTopics, ReliableProducer } from '@gridstream/kafka';
 import { type DeviceProfile, loadProfile } from '@gridstream/modbus';
 import type { Logger, RunningService, ServiceContext } from '@gridstream/runtime';
-import { openSourceSpool } from '@gridstream/spool';
+import { openSource } from '@gridstream/source';
 import {
   CollectorConfigError,
   type ConnectionConfig,
@@ -11,7 +10,7 @@ import {
 import { collectorMetrics } from './collector-metrics.js';
 import type { ModbusCollectorConfig } from './config.js';
 import { DevicePoller } from './device-poller.js';
-import { ModbusConnection } from './modbus-connection.js';
+import { connectionUrl, ModbusConnection } from './modbus-connection.js';
 
 /** Cool-down of a device's breaker on a shared line, in poll intervals (see BreakerSchema). */
 const SHARED_LINE_COOLDOWN_INTERVALS = 5;
@@ -93,10 +92,11 @@ export async function resolveDevices(
 
 /**
  * Modbus devices → samples.v1 on telemetry.raw. Each device polls on its own aligned schedule; devices
- * on one connection take turns on the line. Answered polls are appended to the disk spool, which one
- * ReliableProducer drains in order: a Kafka outage never stops or delays polling (a Modbus device keeps
- * no history, so a poll not taken is a reading lost for good), and a collector killed during the outage
- * sends what it had spooled once it is back (docs/reliability.md).
+ * on one connection take turns on the line. Answered polls go through the source seam (@gridstream/source):
+ * one endpoint per device (`modbus://host:port/unit/N`), appended to its disk spool, which one producer
+ * drains in order: a Kafka outage never stops or delays polling (a Modbus device keeps no history, so a
+ * poll not taken is a reading lost for good), and a collector killed during the outage sends what it had
+ * spooled once it is back (docs/reliability.md).
  */
 export async function startModbusCollector(
   ctx: ServiceContext<ModbusCollectorConfig>,
@@ -105,26 +105,17 @@ export async function startModbusCollector(
   const collector = loadCollectorConfig(config.MODBUS_CONFIG);
   const devices = await resolveDevices(collector.connections, collector.site, logger);
 
-  // Kafka is connected to by the spool's sender, not here: the collector polls and spools from its first
-  // slot even when it starts during a Kafka outage.
-  const kafka = createKafka(config, logger);
-  const producer = new ReliableProducer(kafka, logger);
-
-  const m = collectorMetrics(metrics);
-  const spooled = openSourceSpool({
-    env: config,
+  // Kafka is connected to in the background, not here: the collector polls and spools from its first slot
+  // even when it starts during a Kafka outage.
+  const source = openSource(ctx, {
+    kind: 'modbus',
     service: 'modbus-collector',
-    logger,
-    metrics,
+    // One poll is one message: a poll gives at most one sample per point (and one site).
+    maxSamplesPerMessage: Math.max(500, ...devices.map((d) => d.profile.points.length)),
     maxBatch: config.MODBUS_PRODUCE_BATCH,
-    send: (messages) => producer.send(config.KAFKA_TOPIC_RAW, messages),
-    connect: async () => {
-      await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_RAW], logger);
-      await producer.connect();
-    },
-    onSent: (count) => m.messagesProduced.inc(count),
   });
 
+  const m = collectorMetrics(metrics);
   const connections = new Map<ConnectionConfig, ModbusConnection>();
   const pollers = devices.map((device) => {
     let connection = connections.get(device.connection);
@@ -141,16 +132,19 @@ export async function startModbusCollector(
       phaseMs: device.config.phaseMs,
       metrics: m,
       logger,
-      emit: (message) => spooled.append([message]),
+      output: source.endpoint({
+        name: device.name,
+        uri: `${connectionUrl(device.connection)}/unit/${device.profile.unitId}`,
+        site: device.profile.site,
+        // device:<name> below is the device's own check (breaker, failures), never failing.
+        readiness: false,
+      }),
     });
   });
 
-  readiness.add('producer', () => ({
-    ok: producer.isConnected,
-    detail: `${producer.isConnected ? 'connected' : 'disconnected'}; ${spooled.describe()}`,
-  }));
   // A silent device does not make the collector unready (restarting it would not revive the device);
-  // its state is reported here for operators and alerts come from the breaker/last-success metrics.
+  // its state is reported here for operators, and alerts come from the breaker state and
+  // gridstream_source_last_sample_timestamp_seconds.
   for (const poller of pollers) {
     readiness.add(`device:${poller.name}`, () => {
       const s = poller.state();
@@ -167,7 +161,7 @@ export async function startModbusCollector(
     {
       devices: devices.map((d) => ({
         name: d.name,
-        source: `${connections.get(d.connection)?.url}/unit/${d.profile.unitId}`,
+        source: pollers.find((p) => p.name === d.name)?.source,
         intervalMs: d.profile.pollIntervalMs,
         reads: pollers.find((p) => p.name === d.name)?.reads.length,
         points: d.profile.points.length,
@@ -182,8 +176,7 @@ export async function startModbusCollector(
       await Promise.all(pollers.map((p) => p.stopped()));
       await Promise.all([...connections.values()].map((c) => c.close()));
       // What Kafka does not take before the deadline stays in the spool and goes first after the restart.
-      await spooled.close(Date.now() + Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2));
-      await producer.disconnect();
+      await source.close(Date.now() + Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2));
     },
   };
 }

@@ -1,14 +1,11 @@
 import { envInt } from '@gridstream/config';
-import { checkKafkaEnv, kafkaEnvShape } from '@gridstream/kafka';
-import { runtimeEnvShape } from '@gridstream/runtime';
-import { spoolEnvShape } from '@gridstream/spool';
+import { checkSourceEnv, sourceEnvShape } from '@gridstream/source';
 import { z } from 'zod';
 
 export const modbusCollectorConfigSchema = z
   .object({
-    ...runtimeEnvShape(9104),
-    ...kafkaEnvShape,
-    ...spoolEnvShape,
+    // Runtime, Kafka and the disk spool (SPOOL_*), as every source has (docs/configuration.md).
+    ...sourceEnvShape(9104),
     /**
      * The collector config file (YAML or JSON): connections (tcp, rtu, rtu-over-tcp) and the devices on
      * each, by device profile. See docs/modbus-collector.md.
@@ -19,6 +16,6 @@ export const modbusCollectorConfigSchema = z
     /** Messages per produce request. */
     MODBUS_PRODUCE_BATCH: envInt(500, { min: 1, max: 10_000 }),
   })
-  .superRefine((cfg, ctx) => checkKafkaEnv(cfg, ctx));
+  .superRefine(checkSourceEnv);
 
 export type ModbusCollectorConfig = z.infer<typeof modbusCollectorConfigSchema>;

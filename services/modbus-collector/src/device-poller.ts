@@ -1,4 +1,3 @@
-import type { OutMessage } from '@gridstream/kafka';
 import {
   type DeviceProfile,
   decodeRead,
@@ -10,7 +9,7 @@ import {
   toSamples,
 } from '@gridstream/modbus';
 import type { Logger } from '@gridstream/runtime';
-import { RAW_HEADER, type SamplesMessage } from '@gridstream/schema';
+import type { SourceEndpoint } from '@gridstream/source';
 import { AlignedSchedule, monotonicNow, sleepUntil } from './aligned-schedule.js';
 import { BREAKER_STATE_VALUE, type BreakerOptions, CircuitBreaker } from './circuit-breaker.js';
 import type { CollectorMetrics } from './collector-metrics.js';
@@ -32,7 +31,11 @@ export interface DevicePollerOptions {
   phaseMs: number;
   metrics: CollectorMetrics;
   logger: Logger;
-  emit: (message: OutMessage) => void;
+  /**
+   * The device's endpoint of the source seam (@gridstream/source): each answered poll is pushed as one
+   * samples.v1 message, and the line's state is its connection state.
+   */
+  output: Pick<SourceEndpoint, 'push' | 'connected' | 'uri'>;
 }
 
 export interface DeviceState {
@@ -45,7 +48,7 @@ export interface DeviceState {
 }
 
 /**
- * Polls one device on its aligned schedule and emits one samples.v1 message per answered poll. A poll
+ * Polls one device on its aligned schedule and pushes one samples.v1 message per answered poll. A poll
  * holds the device's line for all of its reads (devices on one bus take turns, whole polls at a time),
  * retries each read up to `profile.retries` times, and gives up on the rest of the poll as soon as a
  * read fails for a transport reason (timeout, no connection): a dead device must cost its line one
@@ -54,7 +57,7 @@ export interface DeviceState {
 export class DevicePoller {
   private readonly plan: ReadRequest[];
   private readonly breaker: CircuitBreaker;
-  private readonly source: string;
+  readonly source: string;
   private readonly labels: { device: string };
   private readonly stateValue: DeviceState = {
     breaker: 'closed',
@@ -67,8 +70,9 @@ export class DevicePoller {
   constructor(private readonly options: DevicePollerOptions) {
     const { profile, connection, metrics, name } = options;
     this.plan = planDeviceReads(profile);
-    this.source = `${connection.url}/unit/${profile.unitId}`;
+    this.source = options.output.uri;
     this.labels = { device: name };
+    connection.onState((open, detail) => options.output.connected(open, detail));
     this.breaker = new CircuitBreaker(options.breaker, (from, to) => {
       this.stateValue.breaker = to;
       metrics.breakerState.set(this.labels, BREAKER_STATE_VALUE[to]);
@@ -181,7 +185,6 @@ export class DevicePoller {
       delete this.stateValue.lastError;
     }
     metrics.polls.inc({ ...this.labels, outcome: result.failedReads > 0 ? 'partial' : 'ok' });
-    metrics.lastSuccess.set(this.labels, result.answeredAt.getTime() / 1000);
     this.stateValue.lastSuccess = result.answeredAt.toISOString();
 
     let outOfRange = 0;
@@ -193,17 +196,10 @@ export class DevicePoller {
     if (outOfRange > 0) metrics.outOfRange.inc(this.labels, outOfRange);
     if (bad > 0) metrics.badValues.inc(this.labels, bad);
 
-    const samples = toSamples(profile.site, result.readings, result.answeredAt);
-    if (samples.length === 0) return;
-    const body: SamplesMessage = { v: 1, samples };
-    this.options.emit({
-      key: profile.site,
-      value: JSON.stringify(body),
-      headers: {
-        [RAW_HEADER.schema]: 'samples.v1',
-        [RAW_HEADER.source]: this.source,
-        [RAW_HEADER.receivedAt]: new Date().toISOString(),
-      },
+    // One site and at most maxSamplesPerMessage samples (≥ any poll's, see the service): one message. In the
+    // disk spool once push returns.
+    this.options.output.push(toSamples(profile.site, result.readings, result.answeredAt), {
+      receivedAt: new Date(),
     });
   }
 

@@ -92,11 +92,21 @@ connections:
     );
     await new Promise((r) => setTimeout(r, 2_300));
     await collector.stop();
-    const producedLine = (await collector.metrics.metrics())
-      .split('\n')
-      .find((l) => l.startsWith('gridstream_modbus_messages_produced_total'));
-    const produced = Number(producedLine?.split(' ').pop());
+    // Answered polls (one message each, gridstream_source_messages_total) and what Kafka acknowledged of
+    // them (gridstream_spool_produced_total): after the stop, all of them.
+    const text = await collector.metrics.metrics();
+    const value = (name: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(name))
+          ?.split(' ')
+          .pop(),
+      );
+    const produced = value('gridstream_source_messages_total{');
     expect(produced).toBeGreaterThanOrEqual(3);
+    expect(value('gridstream_spool_produced_total')).toBe(produced);
+    expect(value('gridstream_source_samples_total{')).toBe(produced * RECORDS_PER_POLL);
 
     // telemetry.raw: each poll is one samples.v1 message equal to what the simulator serves.
     const raw = await readTopic(kafka, names.raw, produced, 30_000);

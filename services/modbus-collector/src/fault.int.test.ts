@@ -52,6 +52,8 @@ async function startCollector(topic: string, configYaml: string): Promise<Starte
     KAFKA_TOPIC_RAW: topic,
     KAFKA_TOPIC_PARTITIONS: '1',
     MODBUS_CONFIG: configPath,
+    // Its own spool: what an earlier run left in a shared one would be sent to this test's topic.
+    SPOOL_DIR: join(scratch.dir, `${topic}.spool`),
   });
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
@@ -108,8 +110,9 @@ function gapsWithin(ts: number[], from: number, to: number): number[] {
   return inside.slice(1).map((t, i) => t - (inside[i] as number));
 }
 
+/** Messages of answered polls (gridstream_source_messages_total); all in Kafka once the collector stopped. */
 async function produced(collector: Started): Promise<number> {
-  return metricValue(await collector.metrics(), 'gridstream_modbus_messages_produced_total', {});
+  return metricValue(await collector.metrics(), 'gridstream_source_messages_total', { source: 'modbus' });
 }
 
 describe('modbus collector faults', () => {
@@ -161,6 +164,15 @@ describe('modbus collector faults', () => {
     expect(metricValue(midOutage, 'gridstream_modbus_read_failures_total', { device: 'ess-a' })).toBe(0);
     expect(readinessDuring.checks['device:ess-b']?.detail).toMatch(/breaker (open|half_open)/);
     expect(readinessDuring.checks['device:ess-a']?.detail).toMatch(/breaker closed/);
+    // The standard connection state of the source seam, per device (endpoint): B's line lost, A's up.
+    const connected = (text: string, device: string) =>
+      metricValue(text, 'gridstream_source_connected', { source: 'modbus', endpoint: device });
+    expect(connected(midOutage, 'ess-b')).toBe(0);
+    expect(connected(midOutage, 'ess-a')).toBe(1);
+    expect(
+      metricValue(midOutage, 'gridstream_source_disconnects_total', { endpoint: 'ess-b' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(metricValue(midOutage, 'gridstream_source_disconnects_total', { endpoint: 'ess-a' })).toBe(0);
     const final = await collector.metrics();
     expect(
       metricValue(final, 'gridstream_modbus_breaker_transitions_total', { device: 'ess-b', to: 'open' }),

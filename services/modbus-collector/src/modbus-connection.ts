@@ -63,6 +63,8 @@ export class ModbusConnection {
   private opening: Promise<ModbusRTU> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly listeners: ((open: boolean, detail: string) => void)[] = [];
+  private stateOpen = false;
   readonly url: string;
 
   constructor(
@@ -77,6 +79,24 @@ export class ModbusConnection {
 
   get isOpen(): boolean {
     return this.client?.isOpen === true;
+  }
+
+  /**
+   * Told when the line opens (`true`) and when it is lost or cannot be opened (`false`, with why): the
+   * devices on it report it as their endpoint's connection state (gridstream_source_connected).
+   */
+  onState(listener: (open: boolean, detail: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * `lost` only tells of a line that was open (a line already down keeps the reason it went down for); a
+   * failed attempt to open always does, so the state says why the line stays down.
+   */
+  private setState(open: boolean, detail: string, how: 'changed' | 'lost' | 'failed'): void {
+    if (how === 'lost' && !this.stateOpen) return;
+    this.stateOpen = open;
+    for (const listener of this.listeners) listener(open, detail);
   }
 
   /** Runs `fn` with the line to itself (no other transaction interleaves). */
@@ -116,19 +136,19 @@ export class ModbusConnection {
    * lease, gateway reboot) would otherwise time out forever instead of reconnecting to the new peer.
    */
   reset(): void {
-    this.drop();
+    this.drop('closed after a timeout, to reconnect');
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.queue;
-    this.drop();
+    this.drop('collector stopping');
   }
 
   private async open(): Promise<ModbusRTU> {
     if (this.closed) throw new ReadError('disconnected', `${this.url}: connection closed`);
     if (this.client?.isOpen) return this.client;
-    this.drop();
+    this.drop('connection closed');
     this.opening ??= this.connect().finally(() => {
       this.opening = undefined;
     });
@@ -176,7 +196,9 @@ export class ModbusConnection {
     } catch (error) {
       opened.catch(() => undefined); // a late failure of the abandoned attempt is not news
       destroy(client);
-      throw new ReadError('connect', `${this.url}: ${(error as Error).message ?? String(error)}`);
+      const failure = new ReadError('connect', `${this.url}: ${(error as Error).message ?? String(error)}`);
+      this.setState(false, failure.message, 'failed');
+      throw failure;
     } finally {
       clearTimeout(timer);
     }
@@ -184,14 +206,21 @@ export class ModbusConnection {
       destroy(client);
       throw new ReadError('disconnected', `${this.url}: connection closed`);
     }
-    client.on('close', () => this.logger.info({ url: this.url }, 'modbus connection closed'));
+    client.on('close', () => {
+      this.logger.info({ url: this.url }, 'modbus connection closed');
+      if (this.client === client) this.setState(false, 'connection closed by the peer', 'lost');
+    });
     this.client = client;
     this.logger.info({ url: this.url }, 'modbus connection open');
+    this.setState(true, 'connected', 'changed');
     return client;
   }
 
-  private drop(): void {
-    if (this.client) destroy(this.client);
+  private drop(why = 'closed'): void {
+    if (this.client) {
+      destroy(this.client);
+      this.setState(false, why, 'lost');
+    }
     this.client = undefined;
   }
 
@@ -204,7 +233,7 @@ export class ModbusConnection {
     if (e.errno === 'ETIMEDOUT' || e.name === 'TransactionTimedOutError')
       return new ReadError('timeout', message);
     if (e.name === 'PortNotOpenError' || !this.client?.isOpen) {
-      this.drop();
+      this.drop(`connection lost: ${e.message ?? String(error)}`);
       return new ReadError('disconnected', message);
     }
     return new ReadError('invalid_response', message);

@@ -10,8 +10,6 @@ export interface CollectorMetrics {
   duplicates: Counter;
   unsupported: Counter;
   timestampFallback: Counter;
-  samples: Counter;
-  messages: Counter;
   connectionState: Gauge;
   security: Gauge;
   reconnects: Counter;
@@ -68,15 +66,6 @@ export function createCollectorMetrics(registry: Registry, startedAtMs = Date.no
       'gridstream_opcua_timestamp_fallback_total',
       'Values without a source timestamp, by the timestamp used instead (server, received)',
       ['endpoint', 'used'],
-    ),
-    samples: counter(registry, 'gridstream_opcua_samples_total', 'Samples collected (spooled for Kafka)', [
-      'endpoint',
-    ]),
-    messages: counter(
-      registry,
-      'gridstream_opcua_messages_total',
-      'samples.v1 messages collected (spooled for Kafka)',
-      ['endpoint'],
     ),
     connectionState: gauge(
       registry,

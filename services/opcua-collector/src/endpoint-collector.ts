@@ -15,6 +15,7 @@ import {
 } from '@gridstream/opcua';
 import { backoffDelay, type Logger, sleep } from '@gridstream/runtime';
 import type { Sample } from '@gridstream/schema';
+import type { SourceEndpoint } from '@gridstream/source';
 import {
   AttributeIds,
   type ClientMonitoredItemBase,
@@ -43,7 +44,6 @@ import {
 import { chooseEndpoint } from './endpoint-choice.js';
 import { AUTO_SECURITY, type Deadband, type EndpointConfig, type PointConfig } from './opcua-config.js';
 import { type DeviceSlot, type PointSlot, type Reading, SampleBuffer } from './sample-buffer.js';
-import type { SamplesOutput } from './samples-output.js';
 
 export interface EndpointDeps {
   pki: ApplicationPki;
@@ -51,7 +51,8 @@ export interface EndpointDeps {
   thumbprint: string;
   logger: Logger;
   metrics: CollectorMetrics;
-  output: SamplesOutput;
+  /** Where its samples go: the endpoint's handle of the source seam (@gridstream/source). */
+  output: Pick<SourceEndpoint, 'push' | 'connected'>;
 }
 
 const BOOLEAN_DATA_TYPE = 'ns=0;i=1';
@@ -234,6 +235,7 @@ export class EndpointCollector {
 
   private setState(state: ConnectionState): void {
     this.state = state;
+    this.deps.output.connected(state === 'connected', state);
     for (const s of CONNECTION_STATES) {
       this.deps.metrics.connectionState.set({ endpoint: this.config.name, state: s }, s === state ? 1 : 0);
     }

@@ -1,13 +1,11 @@
-import type { OutMessage } from '@gridstream/kafka';
-import { createKafka, ensureConfiguredTopics, ReliableProducer } from '@gridstream/kafka';
 import { certificateInfo, openApplicationPki, routeNodeOpcuaLogs } from '@gridstream/opcua';
 import type { RunningService, ServiceContext } from '@gridstream/runtime';
-import { openSourceSpool, type SourceSpool } from '@gridstream/spool';
+import type { Sample } from '@gridstream/schema';
+import { openSource, type SourceEndpoint } from '@gridstream/source';
 import { createCollectorMetrics } from './collector-metrics.js';
 import type { OpcuaCollectorConfig } from './config.js';
 import { EndpointCollector } from './endpoint-collector.js';
 import { restorePointStates } from './point-state.js';
-import { SamplesOutput } from './samples-output.js';
 
 /**
  * OPC UA servers → samples.v1 on telemetry.raw. Each endpoint runs on its own (one dead server never
@@ -19,11 +17,6 @@ export async function startOpcuaCollector(
 ): Promise<RunningService> {
   const { config, logger, metrics: registry, readiness } = ctx;
   routeNodeOpcuaLogs(logger.child({ component: 'node-opcua' }));
-
-  // Kafka is connected to by the spool's sender, not here: the collector subscribes and spools even when
-  // it starts during a Kafka outage.
-  const kafka = createKafka(config, logger);
-  const producer = new ReliableProducer(kafka, logger);
 
   const pki = await openApplicationPki({
     pkiDir: config.OPCUA_PKI_DIR,
@@ -43,18 +36,11 @@ export async function startOpcuaCollector(
   );
 
   const metrics = createCollectorMetrics(registry);
-  const endpoints: { collector: EndpointCollector; output: SamplesOutput }[] = [];
-  // The outputs append to the spool opened below, once every point exists to restore its state into.
-  let spooled: SourceSpool | undefined;
-  const spoolRef = { append: (messages: OutMessage[]) => spooled!.append(messages) };
+  const endpoints: { collector: EndpointCollector; output: LateOutput }[] = [];
   for (const endpoint of config.OPCUA_CONFIG.endpoints) {
-    const output = new SamplesOutput({
-      spool: spoolRef,
-      endpoint: endpoint.name,
-      source: `opcua://${endpoint.url.replace(/^opc\.tcp:\/\//, '')}`,
-      maxPerMessage: config.OPCUA_MAX_SAMPLES_PER_MESSAGE,
-      metrics,
-    });
+    // The collectors exist before the source opens (it restores their last values from the spool), so
+    // their output is bound to the source's endpoint right after.
+    const output = new LateOutput();
     const collector = new EndpointCollector(endpoint, {
       pki,
       thumbprint: cert.thumbprint,
@@ -65,19 +51,15 @@ export async function startOpcuaCollector(
     readiness.add(`opcua:${endpoint.name}`, () => collector.health());
     endpoints.push({ collector, output });
   }
-  // One spool for every endpoint: samples wait on disk, in order, until Kafka has them. It also keeps
-  // which value each point took last, so the values a subscription sends again after a crash are known.
-  spooled = openSourceSpool({
-    env: config,
+  // One source, one spool for every endpoint: samples wait on disk, in order, until Kafka has them
+  // (Kafka is connected to in the background: the collector subscribes and spools during an outage). The
+  // spool also keeps which value each point took last, so the values a subscription sends again after a
+  // crash are known.
+  const source = openSource(ctx, {
+    kind: 'opcua',
     service: 'opcua-collector',
-    logger,
-    metrics: registry,
+    maxSamplesPerMessage: config.OPCUA_MAX_SAMPLES_PER_MESSAGE,
     maxBatch: 500,
-    send: (messages) => producer.send(config.KAFKA_TOPIC_RAW, messages),
-    connect: async () => {
-      await ensureConfiguredTopics(kafka, config, [config.KAFKA_TOPIC_RAW], logger);
-      await producer.connect();
-    },
     checkpoint: () =>
       Buffer.from(
         JSON.stringify(
@@ -93,10 +75,16 @@ export async function startOpcuaCollector(
         logger,
       ),
   });
-  readiness.add('producer', () => ({
-    ok: producer.isConnected,
-    detail: `${producer.isConnected ? 'connected' : 'disconnected'}; ${spooled!.describe()}`,
-  }));
+  for (const { collector, output } of endpoints) {
+    output.bind(
+      source.endpoint({
+        name: collector.config.name,
+        uri: `opcua://${collector.config.url.replace(/^opc\.tcp:\/\//, '')}`,
+        // opcua:<name> is the collector's own check (session state and id).
+        readiness: false,
+      }),
+    );
+  }
   for (const { collector } of endpoints) collector.start();
   logger.info(
     {
@@ -114,9 +102,29 @@ export async function startOpcuaCollector(
       // Intake first (sessions closed, buffered readings handed over), then everything to Kafka.
       await Promise.all(endpoints.map(({ collector }) => collector.stop()));
       // What Kafka does not take before the deadline stays spooled and goes first after the restart.
-      await spooled!.close(Date.now() + Math.max(2_000, config.SHUTDOWN_TIMEOUT_MS - 5_000));
-      await producer.disconnect();
+      await source.close(Date.now() + Math.max(2_000, config.SHUTDOWN_TIMEOUT_MS - 5_000));
       await pki.dispose();
     },
   };
+}
+
+/** An endpoint's output before the source is open: connection states wait, samples cannot come yet. */
+class LateOutput implements Pick<SourceEndpoint, 'push' | 'connected'> {
+  private target: SourceEndpoint | undefined;
+  private state: [boolean, string | undefined] = [false, undefined];
+
+  bind(target: SourceEndpoint): void {
+    this.target = target;
+    target.connected(...this.state);
+  }
+
+  push(samples: readonly Sample[]): number {
+    if (!this.target) throw new Error('samples before the source was opened');
+    return this.target.push(samples);
+  }
+
+  connected(up: boolean, detail?: string): void {
+    this.state = [up, detail];
+    this.target?.connected(up, detail);
+  }
 }

@@ -240,7 +240,7 @@ interface CollectorResult {
   failureReasons: Record<string, number>;
   failedPolls: number;
   skippedSlots: number;
-  outboxDropped: number;
+  spoolDropped: number;
   pollsPerDevice: { min: number; max: number };
   saturated: boolean;
   cpuPercent: number;
@@ -297,6 +297,7 @@ async function collectorRun(opts: {
       LOG_LEVEL: 'warn',
       HEALTH_PORT: String(healthPort),
       MODBUS_CONFIG: configFile,
+      SPOOL_DIR: join(opts.work, 'spool'),
       KAFKA_TOPIC_RAW: opts.topic,
       KAFKA_TOPIC_PARTITIONS: '1',
     },
@@ -322,7 +323,7 @@ async function collectorRun(opts: {
     const answered = [...series(text, 'gridstream_modbus_polls_total', 'outcome="ok"').values()].filter(
       (v) => v > 0,
     ).length;
-    if (answered >= units && metricSum(text, 'gridstream_modbus_messages_produced_total') > 0) break;
+    if (answered >= units && metricSum(text, 'gridstream_spool_produced_total') > 0) break;
     if (Date.now() > deadline)
       throw new Error(`${answered} of ${units} devices answered within 60 s:\n${log}`);
     await sleep(200);
@@ -352,7 +353,8 @@ async function collectorRun(opts: {
   const delta = (name: string, filter = '') => metricSum(m1, name, filter) - metricSum(m0, name, filter);
   const readsOk = delta('gridstream_modbus_reads_total', 'outcome="ok"');
   const pollsOk = delta('gridstream_modbus_polls_total', 'outcome="ok"');
-  const messages = delta('gridstream_modbus_messages_produced_total');
+  // Acknowledged by Kafka (the source seam's gridstream_source_messages_total counts them spooled).
+  const messages = delta('gridstream_spool_produced_total');
   const latencySum = delta('gridstream_modbus_read_latency_seconds_sum');
   const before = series(m0, 'gridstream_modbus_polls_total', 'outcome="ok"');
   const perDevice = [...series(m1, 'gridstream_modbus_polls_total', 'outcome="ok"')].map(
@@ -378,7 +380,7 @@ async function collectorRun(opts: {
     failureReasons: failureReasons(m0, m1),
     failedPolls: delta('gridstream_modbus_polls_total', 'outcome="failed"'),
     skippedSlots,
-    outboxDropped: delta('gridstream_modbus_outbox_dropped_total'),
+    spoolDropped: delta('gridstream_spool_dropped_total'),
     pollsPerDevice: { min: Math.min(...perDevice), max: Math.max(...perDevice) },
     saturated: skippedSlots > 0 && pollsPerSec < 0.95 * demandPollsPerSec,
     cpuPercent: round((cpu / elapsed) * 100, 1),
@@ -453,7 +455,7 @@ function markdown(r: Results): string {
       `(${fmt(c.skippedSlots)} poll slots skipped, ${c.pollsPerSec} of ${fmt(c.demandPollsPerSec)} polls/s demanded; ` +
       `${c.pollsPerDevice.min}–${c.pollsPerDevice.max} polls per device); ` +
       `Kafka acknowledged ${c.kafkaMessagesPerSec} messages/s = ${fmt(c.kafkaRegistersPerSec)} registers/s, ` +
-      `${c.outboxDropped} dropped; ${c.failedReads} failed reads${reasons}, ${c.failedPolls} failed polls; ` +
+      `${c.spoolDropped} dropped from the spool; ${c.failedReads} failed reads${reasons}, ${c.failedPolls} failed polls; ` +
       `event-loop delay p99 ${c.eventLoopDelayP99Ms} ms (median second); first poll of every device and first ` +
       `Kafka ack ${fmt(c.startupMs)} ms after start.`,
     '',
