@@ -10,14 +10,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PY=/usr/bin/python3
 # python3-serial(-asyncio): the RTU server over a serial line (the socat pty test); without them
-# pymodbus imports fine but StartAsyncSerialServer fails at run time.
+# pymodbus imports fine but StartAsyncSerialServer fails at run time. python3-serial (pyserial) is also the
+# serial collector's meter peer (test/peers/serial_meter.py).
 PACKAGES=(python3-pymodbus python3-serial python3-serial-asyncio)
 
 check() { [[ -x $PY ]] && "$PY" -c 'import pymodbus, serial, serial_asyncio' 2>/dev/null; }
 
 case "${1:-}" in
   install)
-    # socat makes the pty pair that stands in for an RS485 line in the RTU test.
+    # socat makes the pty pair that stands in for an RS485 line in the RTU and serial collector tests.
     if ! check || ! command -v socat >/dev/null; then apt_install "${PACKAGES[@]}" socat; fi
     check || die "pymodbus still not importable by $PY after install"
     log "pymodbus $("$PY" -c 'import pymodbus; print(pymodbus.__version__)') ready ($PY)"
