@@ -24,7 +24,9 @@ describe('command-line bins', () => {
       'gridstream-archiver',
       'gridstream-bridge',
       'gridstream-modbus-collector',
+      'gridstream-mqtt-collector',
       'gridstream-opcua-collector',
+      'gridstream-serial-collector',
       'gridstream-simulator',
     ]);
   });

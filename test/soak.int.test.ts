@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 /**
  * The short soak (`node soak/dist/main.js --profile short`, docs/reliability.md): the whole pipeline on a
  * 3-broker cluster with two replicas of every consumer, every fault once — each service killed, two at once,
- * the partition leader's broker and the active controller killed, every broker down while a collector is
- * killed, RabbitMQ restarted, InfluxDB and S3 refusing and then hung past the session timeout — then the
- * exact verdict. `make soak` runs the full one (100,000+ messages, 5 minutes without Kafka).
+ * the partition leader's broker and the active controller killed, every broker down while each collector is
+ * killed, RabbitMQ and the MQTT broker restarted, InfluxDB and S3 refusing and then hung past the session
+ * timeout — then the exact verdict (the Modbus, OPC UA and MQTT collectors' samples included). `make soak` runs the full one (100,000+ messages, 5 minutes without Kafka).
  */
 describe('short soak: every fault once', () => {
   it(
@@ -58,6 +58,7 @@ describe('short soak: every fault once', () => {
         'kill -9 controller',
         'all brokers down',
         'RabbitMQ restarted',
+        'MQTT broker restarted',
         'InfluxDB refusing',
         'InfluxDB hung',
         'S3 refusing',

@@ -53,6 +53,7 @@ export class FaultRunner {
       'bridge',
       'modbus-collector',
       'opcua-collector',
+      'mqtt-collector',
       'parser-2',
       'influx-writer-2',
       'archiver-2',
@@ -90,6 +91,15 @@ export class FaultRunner {
     this.note('RabbitMQ restarted', 'stop, start, wait');
     await this.gap();
 
+    // Mosquitto restart: its persistence keeps the collector's session and what is queued for it; the
+    // devices publish again what the broker did not acknowledge, the collector resumes its session.
+    await this.infra.restartMqtt(p.mqttBrokerDownMs);
+    this.note(
+      'MQTT broker restarted',
+      `Mosquitto stopped (SIGTERM, persistence on), down ${p.mqttBrokerDownMs / 1000} s, started`,
+    );
+    await this.gap();
+
     // InfluxDB: refusing, then hung past the session timeout.
     await this.infra.stopInflux();
     this.note('InfluxDB refusing', `stopped for ${p.refuseMs / 1000} s`);
@@ -121,15 +131,17 @@ export class FaultRunner {
     this.note('S3 back', 'SIGCONT');
     await this.gap();
 
-    // Every broker down: the collectors spool, the bridge leaves messages in RabbitMQ; a collector is
+    // Every broker down: the collectors spool, the bridge leaves messages in RabbitMQ; each collector is
     // killed in the middle of it and must still deliver what it had spooled.
     for (let node = 1; node <= KAFKA_NODES; node++) await this.infra.killBroker(node);
     this.note('all brokers down', `kill -9 of all ${KAFKA_NODES} for ${p.allBrokersDownMs / 1000} s`);
-    await sleep(p.allBrokersDownMs / 3);
+    await sleep(p.allBrokersDownMs / 4);
     await this.killAndRestart('modbus-collector');
-    await sleep(p.allBrokersDownMs / 3);
+    await sleep(p.allBrokersDownMs / 4);
     await this.killAndRestart('opcua-collector');
-    await sleep(p.allBrokersDownMs / 3);
+    await sleep(p.allBrokersDownMs / 4);
+    await this.killAndRestart('mqtt-collector');
+    await sleep(p.allBrokersDownMs / 4);
     for (let node = 1; node <= KAFKA_NODES; node++) await this.infra.startBroker(node);
     this.note('brokers back', `all ${KAFKA_NODES}`);
   }

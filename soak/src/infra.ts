@@ -3,9 +3,16 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, TcpProxy } from '@gridstream/testkit';
+import { SoakMosquitto } from './mosquitto.js';
 
 const run = promisify(execFile);
 const LOCAL = join(REPO_ROOT, 'deploy', 'local');
+
+/**
+ * In the environment of every process the soak starts itself (services, Mosquitto), so that a later run can
+ * find and kill what a crashed one left running (stack.ts, killLeftoverServices).
+ */
+export const SOAK_MARKER = 'GRIDSTREAM_SOAK_SERVICE';
 
 /** The soak's own servers, beside any local stack (own ports, data and pid files). */
 export const SOAK_PORTS = {
@@ -24,6 +31,7 @@ export const SOAK_PORTS = {
   s3: 25056,
   modbus: 25020,
   opcua: 24840,
+  mqtt: 21883,
 } as const;
 
 export const KAFKA_NODES = 3;
@@ -59,6 +67,11 @@ async function script(name: string, ...args: string[]): Promise<string> {
  */
 export class SoakInfra {
   proxy!: TcpProxy;
+  readonly mosquitto = new SoakMosquitto(
+    SOAK_PORTS.mqtt,
+    join(process.env.GRIDSTREAM_HOME ?? join(REPO_ROOT, '.local'), 'mosquitto-soak'),
+    { [SOAK_MARKER]: '1' },
+  );
 
   get brokers(): string[] {
     return Array.from({ length: KAFKA_NODES }, (_, i) => `127.0.0.1:${SOAK_PORTS.kafka + i}`);
@@ -66,6 +79,10 @@ export class SoakInfra {
 
   get amqpUrl(): string {
     return `amqp://guest:guest@127.0.0.1:${SOAK_PORTS.amqp}`;
+  }
+
+  get mqttUrl(): string {
+    return this.mosquitto.url;
   }
 
   get influxUrl(): string {
@@ -88,6 +105,7 @@ export class SoakInfra {
     await script('rabbitmq.sh', 'start');
     await script('influxdb.sh', 'start');
     await script('moto.sh', 'start');
+    await this.mosquitto.up();
     await script('rabbitmq.sh', 'wait');
     await script('influxdb.sh', 'wait');
     await script('moto.sh', 'wait');
@@ -96,6 +114,7 @@ export class SoakInfra {
 
   async down(): Promise<void> {
     await this.proxy?.close();
+    await this.mosquitto.stop();
     for (const [name, ...args] of [
       ['kafka-cluster.sh', 'down'],
       ['rabbitmq.sh', 'stop'],
@@ -125,6 +144,11 @@ export class SoakInfra {
     await script('rabbitmq.sh', 'stop');
     await script('rabbitmq.sh', 'start');
     await script('rabbitmq.sh', 'wait');
+  }
+
+  // Mosquitto: stopped with SIGTERM (its persistence written), started again after `downMs`.
+  restartMqtt(downMs: number): Promise<void> {
+    return this.mosquitto.restart(downMs);
   }
 
   // InfluxDB

@@ -2,13 +2,13 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ImportMessage, type ImportSink, importFiles, KafkaImportSink } from '@gridstream/importer';
-import { consumerLag, ReliableProducer } from '@gridstream/kafka';
+import { type ImportSink, importFiles, importMessages, openKafkaImportSink } from '@gridstream/importer';
+import { consumerLag } from '@gridstream/kafka';
 import { createLogger } from '@gridstream/runtime';
 import { REPO_ROOT, sleep } from '@gridstream/testkit';
 import { FaultRunner } from './faults.js';
 import { Gateway } from './gateway.js';
-import { SoakInfra } from './infra.js';
+import { KAFKA_NODES, SoakInfra } from './infra.js';
 import { PROFILES } from './profile.js';
 import { formatReport, type SoakResult } from './report.js';
 import {
@@ -17,7 +17,9 @@ import {
   INFLUX_DB,
   killLeftoverServices,
   MODBUS_SITE,
+  MQTT_SITES,
   OPCUA_SITE,
+  PARTITIONS,
   SoakStack,
   TOPICS,
 } from './stack.js';
@@ -26,9 +28,9 @@ import { Expectation, takeVerdict } from './verdict.js';
 const USAGE = `node soak/dist/main.js [--profile full|short] [--keep | --keep-on-failure]
 
   The whole pipeline on a 3-broker Kafka cluster (replication 3, min.insync.replicas 2) with two replicas
-  of the parser, the InfluxDB writer and the archiver, the bridge, both collectors with their simulators
-  and one CSV import, under every fault (docs/reliability.md), then an exact verdict. Exit 0 only when
-  nothing was lost or duplicated anywhere.
+  of the parser, the InfluxDB writer and the archiver, the bridge, the Modbus, OPC UA and MQTT collectors
+  with their simulators (MQTT through a Mosquitto) and one CSV import, under every fault
+  (docs/reliability.md), then an exact verdict. Exit 0 only when nothing was lost or duplicated anywhere.
   --profile  full (make soak) or short (the variant in make test); default full
   --keep     leave the soak's servers and services running afterwards (for a look around)
   --keep-on-failure   the same, only when the verdict fails`;
@@ -73,11 +75,13 @@ try {
   const leftovers = killLeftoverServices();
   if (leftovers > 0) say(`killed ${leftovers} service process(es) an earlier soak left running`);
   await infra.up();
-  say(`servers up: Kafka ${infra.brokers.join(',')}, RabbitMQ, InfluxDB, moto (behind ${infra.s3Url})`);
+  say(
+    `servers up: Kafka ${infra.brokers.join(',')}, RabbitMQ, InfluxDB, moto (behind ${infra.s3Url}), Mosquitto ${infra.mqttUrl}`,
+  );
   await stack.createTopics();
   await stack.startAll();
   say(
-    'services ready: 2× parser, 2× influx-writer, 2× archiver, bridge, modbus- and opcua-collector, simulator',
+    'services ready: 2× parser, 2× influx-writer, 2× archiver, bridge, modbus-, opcua- and mqtt-collector, simulator',
   );
 
   const expectation = new Expectation();
@@ -86,14 +90,29 @@ try {
   );
   await gateway.start(profile.rate, profile.messages);
 
-  // One CSV import, through the importer and the same idempotent producer every source uses.
-  const producer = new ReliableProducer(stack.kafka, logger);
-  await producer.connect();
-  const kafkaSink = new KafkaImportSink(producer, TOPICS.raw);
+  // One CSV import, through the importer on the source seam (direct outbox: acks=all, idempotent).
+  const kafkaSink = await openKafkaImportSink({
+    config: {
+      KAFKA_BROKERS: infra.brokers,
+      KAFKA_CLIENT_ID: 'gridstream-soak',
+      KAFKA_SSL: false,
+      KAFKA_TOPIC_RAW: TOPICS.raw,
+      KAFKA_TOPIC_PARSED: TOPICS.parsed,
+      KAFKA_TOPIC_DLQ: TOPICS.dlq,
+      KAFKA_TOPIC_PARTITIONS: PARTITIONS,
+      KAFKA_REPLICATION_FACTOR: KAFKA_NODES,
+      KAFKA_CREATE_TOPICS: false, // createTopics() made them, with min.insync.replicas 2
+    },
+    logger,
+    kafka: stack.kafka,
+  });
   const importSink: ImportSink = {
-    async publish(messages: ImportMessage[]) {
-      await kafkaSink.publish(messages);
-      for (const m of messages) expectation.add('import', Buffer.from(JSON.stringify(m.value)), 'samples.v1');
+    async send(samples, options) {
+      const sent = await kafkaSink.send(samples, options);
+      // The same envelope the sink sent (a samples.v1 body does not depend on when it was built).
+      for (const m of importMessages(samples, options))
+        expectation.add('import', Buffer.from(String(m.value)), 'samples.v1');
+      return sent;
     },
   };
   const imported = await importFiles(
@@ -108,7 +127,7 @@ try {
     },
     importSink,
   );
-  await producer.disconnect();
+  await kafkaSink.close();
   say(`import: ${imported.rowsSent} rows in ${imported.messagesSent} messages`);
 
   const faults = new FaultRunner(infra, stack, profile, say);
@@ -117,11 +136,25 @@ try {
     `published ${gateway.published}, confirmed ${gateway.confirmed} (${gateway.republished} publishes repeated)`,
   );
 
-  // Drain: the collectors stop (they send what they spooled), then every group reaches the end.
-  await Promise.all(
-    ['modbus-collector', 'opcua-collector'].map((c) => stack.get(c as 'bridge').stop(60_000)),
-  );
+  // Drain: the collectors deliver what they spooled while Kafka was away, then stop; then every group
+  // reaches the end. (A collector stopped before its spool is delivered keeps the rest for its next start,
+  // which the soak never makes: stopped right after the brokers came back, one once left 56 messages.)
   const drainDeadline = Date.now() + profile.drainTimeoutMs;
+  const collectorInstances = ['modbus-collector', 'opcua-collector', 'mqtt-collector'] as const;
+  const drainStart = Date.now();
+  await Promise.all(
+    collectorInstances.map(async (c) => {
+      while (Date.now() < drainDeadline) {
+        const pending = await stack.spoolPending(c).catch(() => Number.NaN);
+        if (pending === 0 || pending === undefined) return;
+        await sleep(1_000);
+      }
+    }),
+  );
+  say(
+    `collectors' spools delivered ${Math.round((Date.now() - drainStart) / 1000)} s after the last publish`,
+  );
+  await Promise.all(collectorInstances.map((c) => stack.get(c).stop(60_000)));
   let settled = 0;
   while (Date.now() < drainDeadline && settled < 3) {
     const lags = await Promise.all([
@@ -139,9 +172,14 @@ try {
       : 'drain timed out: the verdict will say what is missing',
   );
 
-  const spooled = {
-    modbus: expectation.addSpool(stack.spoolDirs.modbus),
-    opcua: expectation.addSpool(stack.spoolDirs.opcua),
+  // What each collector spooled is expected too (the spools keep delivered messages: SPOOL_RETAIN_BYTES).
+  const collectors = {
+    'modbus-collector': { sites: [MODBUS_SITE], spooled: expectation.addSpool(stack.spoolDirs.modbus) },
+    'opcua-collector': { sites: [OPCUA_SITE], spooled: expectation.addSpool(stack.spoolDirs.opcua) },
+    'mqtt-collector': {
+      sites: [MQTT_SITES.json, MQTT_SITES.sparkplug],
+      spooled: expectation.addSpool(stack.spoolDirs.mqtt),
+    },
   };
   const verdict = await takeVerdict({
     expectation,
@@ -153,11 +191,9 @@ try {
     parsedTopic: TOPICS.parsed,
     dlqTopic: TOPICS.dlq,
     archiverGroup: GROUPS.archiver,
-    collectorSites: { 'modbus-collector': MODBUS_SITE, 'opcua-collector': OPCUA_SITE },
+    collectors,
     workDir,
   });
-  verdict.collectors[0]!.spooled = spooled.modbus;
-  verdict.collectors[1]!.spooled = spooled.opcua;
 
   const services = [...stack.services.entries()].map(([name, s]) => ({
     name,

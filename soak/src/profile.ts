@@ -18,6 +18,10 @@ export interface SoakProfile {
   brokerDownMs: number;
   /** Every broker down at once for this long (collectors must spool). */
   allBrokersDownMs: number;
+  /** The MQTT broker (Mosquitto) stays down this long when restarted (devices and collector reconnect). */
+  mqttBrokerDownMs: number;
+  /** The simulator's MQTT devices publish every this many ms: two JSON meters and a Sparkplug B DDATA. */
+  mqttIntervalMs: number;
   /** InfluxDB and S3: refusing connections for this long, then hung (SIGSTOP) for `hangMs`. */
   refuseMs: number;
   hangMs: number;
@@ -38,6 +42,8 @@ export const PROFILES: Record<'full' | 'short', SoakProfile> = {
     faultGapMs: 25_000,
     brokerDownMs: 30_000,
     allBrokersDownMs: 5 * 60_000,
+    mqttBrokerDownMs: 30_000,
+    mqttIntervalMs: 200,
     refuseMs: 60_000,
     hangMs: 75_000,
     archiveFileAgeMs: 20_000,
@@ -53,6 +59,8 @@ export const PROFILES: Record<'full' | 'short', SoakProfile> = {
     faultGapMs: 8_000,
     brokerDownMs: 12_000,
     allBrokersDownMs: 45_000,
+    mqttBrokerDownMs: 5_000,
+    mqttIntervalMs: 250,
     refuseMs: 15_000,
     hangMs: 18_000,
     archiveFileAgeMs: 8_000,

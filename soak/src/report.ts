@@ -39,7 +39,7 @@ export function formatReport(r: SoakResult): string {
       : []),
     ...v.collectors.map(
       (c) =>
-        `${c.source}: ${n(c.spooled)} messages spooled, ${n(c.expectedPoints)} samples polled, ${n(c.storedPoints)} stored in InfluxDB, ${n(c.archivedRows)} archive rows`,
+        `${c.source}: ${n(c.spooled)} messages spooled${c.copies ? ` (+${n(c.copies)} copies of one spooled, for the parser to drop)` : ''}, ${n(c.expectedPoints)} samples polled, ${n(c.storedPoints)} stored in InfluxDB, ${n(c.archivedRows)} archive rows`,
     ),
     `dead letters: ${v.deadLetters}`,
     ...(v.problems.length ? ['problems:', ...v.problems.map((p) => `  ${p}`)] : []),

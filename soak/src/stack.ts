@@ -3,16 +3,13 @@ import { join } from 'node:path';
 import { COMPACTED_TOPIC_CONFIG, createKafka, ensureTopics, type Kafka } from '@gridstream/kafka';
 import type { Logger } from '@gridstream/runtime';
 import { REPO_ROOT, ServiceProcess } from '@gridstream/testkit';
-import { KAFKA_NODES, SOAK_PORTS, type SoakInfra } from './infra.js';
+import { KAFKA_NODES, SOAK_MARKER, SOAK_PORTS, type SoakInfra } from './infra.js';
 import type { SoakProfile } from './profile.js';
 
-/** In the environment of every service the soak starts, so that a later run can find them (below). */
-const SOAK_MARKER = 'GRIDSTREAM_SOAK_SERVICE';
-
 /**
- * SIGKILLs services a former soak left running. A soak killed itself (the kernel's OOM killer, kill -9)
- * cannot stop its services, and they would join the next run's groups on the same ports and topics and
- * falsify its verdict. Returns how many there were.
+ * SIGKILLs services (and the Mosquitto) a former soak left running. A soak killed itself (the kernel's OOM
+ * killer, kill -9) cannot stop its services, and they would join the next run's groups on the same ports and
+ * topics and falsify its verdict. Returns how many there were.
  */
 export function killLeftoverServices(): number {
   let killed = 0;
@@ -52,6 +49,8 @@ export const INFLUX_DB = 'gridstream_soak';
 export const BUCKET = 'gridstream-soak';
 export const MODBUS_SITE = 'soak-ess';
 export const OPCUA_SITE = 'opcua01';
+/** The MQTT collector's sites: the simulator's JSON meters (`site/<site>/meter/m1`) and Sparkplug node. */
+export const MQTT_SITES = { json: 'soak-mqtt', sparkplug: 'soak-spb' } as const;
 
 /** The services of the soak, by instance name (parser-1, parser-2, …). */
 export type Instance =
@@ -64,16 +63,18 @@ export type Instance =
   | 'bridge'
   | 'modbus-collector'
   | 'opcua-collector'
+  | 'mqtt-collector'
   | 'simulator';
 
 /**
  * Every gridstream service of the soak as its own process, configured for the soak's servers: two
- * replicas of each consumer group, the bridge, both collectors with their simulators (Modbus and OPC UA).
+ * replicas of each consumer group, the bridge, the collectors with their simulators (Modbus, OPC UA, and MQTT
+ * devices publishing to the soak's Mosquitto).
  */
 export class SoakStack {
   readonly services = new Map<Instance, ServiceProcess>();
   readonly kafka: Kafka;
-  readonly spoolDirs: { modbus: string; opcua: string };
+  readonly spoolDirs: { modbus: string; opcua: string; mqtt: string };
 
   constructor(
     private readonly infra: SoakInfra,
@@ -95,7 +96,11 @@ export class SoakStack {
       },
       logger,
     );
-    this.spoolDirs = { modbus: join(workDir, 'spool-modbus'), opcua: join(workDir, 'spool-opcua') };
+    this.spoolDirs = {
+      modbus: join(workDir, 'spool-modbus'),
+      opcua: join(workDir, 'spool-opcua'),
+      mqtt: join(workDir, 'spool-mqtt'),
+    };
   }
 
   /** Topics with replication factor 3 and min.insync.replicas 2 (the cluster default). */
@@ -184,6 +189,13 @@ export class SoakStack {
           SPOOL_DIR: this.spoolDirs.opcua,
           SPOOL_RETAIN_BYTES: String(1024 * 1024 * 1024),
         };
+      case 'mqtt-collector':
+        return {
+          ...common,
+          MQTT_CONFIG: this.writeMqttConfig(),
+          SPOOL_DIR: this.spoolDirs.mqtt,
+          SPOOL_RETAIN_BYTES: String(1024 * 1024 * 1024),
+        };
       case 'simulator':
         return {
           LOG_LEVEL: 'info',
@@ -191,6 +203,10 @@ export class SoakStack {
           SIM_MODBUS_PORT: String(SOAK_PORTS.modbus),
           SIM_OPCUA_PORT: String(SOAK_PORTS.opcua),
           SIM_MODBUS_PROFILE: join(REPO_ROOT, 'sample', 'profiles', 'ess-sionyu.yaml'),
+          // Two JSON meters (QoS 1) and a Sparkplug B edge node (births, data by alias, rebirths on request).
+          SIM_MQTT_URL: this.infra.mqttUrl,
+          SIM_MQTT_SITE: MQTT_SITES.json,
+          SIM_MQTT_INTERVAL_MS: String(this.profile.mqttIntervalMs),
         };
     }
   }
@@ -226,6 +242,23 @@ export class SoakStack {
     return path;
   }
 
+  /**
+   * The broker file of sample/mqtt/collector-local.yaml pointed at the soak's Mosquitto, with the soak's
+   * sites: MQTT 5, a persistent session (fixed client id), QoS 1.
+   */
+  private writeMqttConfig(): string {
+    const path = join(this.workDir, 'mqtt-collector.yaml');
+    const local = readFileSync(join(REPO_ROOT, 'sample', 'mqtt', 'collector-local.yaml'), 'utf8');
+    const config = local
+      .replaceAll('mqtt://127.0.0.1:1883', this.infra.mqttUrl)
+      .replace('clientId: gridstream-mqtt-local', 'clientId: gridstream-mqtt-soak')
+      .replace('site: sparkplug01', `site: ${MQTT_SITES.sparkplug}`);
+    if (config === local || !config.includes(MQTT_SITES.sparkplug) || !config.includes(this.infra.mqttUrl))
+      throw new Error('sample/mqtt/collector-local.yaml changed: the soak cannot point it at its broker');
+    writeFileSync(path, config);
+    return path;
+  }
+
   async start(instance: Instance): Promise<ServiceProcess> {
     mkdirSync(this.workDir, { recursive: true });
     const service = instance.replace(/-\d$/, '');
@@ -238,6 +271,16 @@ export class SoakStack {
     });
     this.services.set(instance, proc);
     return proc;
+  }
+
+  /**
+   * Messages a collector has spooled and Kafka not yet acknowledged (`gridstream_spool_pending_messages`);
+   * undefined when it does not report the metric.
+   */
+  async spoolPending(instance: Instance): Promise<number | undefined> {
+    const text = await this.get(instance).metrics();
+    const line = /^gridstream_spool_pending_messages(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    return line ? Number(line[1]) : undefined;
   }
 
   get(instance: Instance): ServiceProcess {
@@ -259,6 +302,7 @@ export class SoakStack {
       'simulator',
       'modbus-collector',
       'opcua-collector',
+      'mqtt-collector',
     ];
     for (const instance of order) await this.start(instance);
     await Promise.all([...this.services.values()].map((s) => s.ready(120_000)));

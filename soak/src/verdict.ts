@@ -12,7 +12,8 @@ import {
 import { influxConfig, queryInflux } from '@gridstream/influx';
 import type { Kafka } from '@gridstream/kafka';
 import { parseRaw } from '@gridstream/parsing';
-import type { ParsedRecord } from '@gridstream/schema';
+import { type ParsedRecord, RAW_HEADER } from '@gridstream/schema';
+import { isSpooledDeadLetter } from '@gridstream/source';
 import { readSpoolFolder } from '@gridstream/spool';
 import { readCommitted } from '@gridstream/testkit';
 
@@ -59,14 +60,31 @@ export class Expectation {
     }
   }
 
-  /** Every sample a collector ever spooled (the spool keeps delivered segments: SPOOL_RETAIN_BYTES). */
-  addSpool(dir: string): number {
+  /**
+   * Every sample a collector ever spooled (the spool keeps delivered segments: SPOOL_RETAIN_BYTES), each
+   * message once by the parser's identity of it (`gs-source` + `gs-message-id`): a message spooled again
+   * under the id it had — an MQTT message the broker delivered again after a kill -9, or a device published
+   * twice (services/mqtt-collector/src/message-id.ts) — is a copy the parser must drop, counted in `copies`.
+   * The same reading in messages of different ids stays a `collectorRepeats` problem.
+   */
+  addSpool(dir: string): { messages: number; copies: number } {
     let messages = 0;
+    let copies = 0;
+    const ids = new Set<string>();
     for (const record of readSpoolFolder(dir)) {
+      // A collector's dead letters (bad input, on their way to the DLQ) share its spool; they hold no samples.
+      if (isSpooledDeadLetter(record.message)) continue;
+      const headers = record.message.headers ?? {};
+      const id = `${headers[RAW_HEADER.source] ?? ''}\u0000${headers[RAW_HEADER.messageId] ?? ''}`;
+      if (ids.has(id)) {
+        copies++;
+        continue;
+      }
+      ids.add(id);
       messages++;
       this.add(`spool ${dir}`, record.message.value as Buffer, 'samples.v1', 'UTC');
     }
-    return messages;
+    return { messages, copies };
   }
 
   totals(filter: (key: string) => boolean = () => true): DeviceCounts {
@@ -96,7 +114,9 @@ export interface Verdict {
   };
   collectors: {
     source: string;
+    /** Messages in its spool, and copies (spooled again under the same id: the parser drops them). */
     spooled: number;
+    copies: number;
     expectedPoints: number;
     storedPoints: number;
     archivedRows: number;
@@ -115,7 +135,8 @@ export interface VerdictInputs {
   parsedTopic: string;
   dlqTopic: string;
   archiverGroup: string;
-  collectorSites: Record<string, string>;
+  /** Per collector, the sites it serves and what its spool held (Expectation.addSpool). */
+  collectors: Record<string, { sites: readonly string[]; spooled: { messages: number; copies: number } }>;
   workDir: string;
 }
 
@@ -243,14 +264,21 @@ export async function takeVerdict(inputs: VerdictInputs): Promise<Verdict> {
 
   const deadLetters = (await readCommitted(inputs.kafka, inputs.dlqTopic)).length;
 
-  const collectors = Object.entries(inputs.collectorSites).map(([name, site]) => {
-    const mine = (key: string) => key.startsWith(`${site}/`);
+  const collectors = Object.entries(inputs.collectors).map(([name, { sites, spooled }]) => {
+    const mine = (key: string) => sites.some((site) => key.startsWith(`${site}/`));
     const expected = expectation.totals(mine);
     let storedPoints = 0;
     for (const [key, n] of stored) if (mine(key)) storedPoints += n;
     let archivedRows = 0;
     for (const [key, n] of archived) if (mine(key)) archivedRows += n;
-    return { source: name, spooled: 0, expectedPoints: expected.points, storedPoints, archivedRows };
+    return {
+      source: name,
+      spooled: spooled.messages,
+      copies: spooled.copies,
+      expectedPoints: expected.points,
+      storedPoints,
+      archivedRows,
+    };
   });
 
   const totals = expectation.totals();

@@ -67,6 +67,32 @@ export const simulatorConfigSchema = z
     /** Serve a microgrid OPC UA address space on this port; unset: off. */
     SIM_OPCUA_PORT: envInt(undefined, { min: 1, max: 65_535 }).optional(),
     SIM_OPCUA_HOST: z.string().default('127.0.0.1'),
+    /**
+     * Publish MQTT devices to this broker (`mqtt://127.0.0.1:1883`): two JSON meters and a Sparkplug B edge
+     * node, for the MQTT collector (sample/mqtt/collector-local.yaml). Unset: off.
+     */
+    SIM_MQTT_URL: z
+      .string()
+      .regex(/^mqtts?:\/\/\S+$/, 'must be mqtt://host[:port]')
+      .optional(),
+    /** One JSON reading per meter and one Sparkplug DDATA every this many ms. */
+    SIM_MQTT_INTERVAL_MS: envInt(1_000, { min: 100, max: 3_600_000 }),
+    /** The site level of the JSON meters' topics (`site/<site>/meter/m1`). */
+    SIM_MQTT_SITE: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -')
+      .default('mqtt01'),
+    /**
+     * Print the lines of two water meters (JM1, JM2 on one RS485 bus) to this serial device: one end of a
+     * socat pty pair (`make demo`: deploy/local/serial-line.sh) or a real port, for the serial collector
+     * (sample/serial/collector-demo.yaml reads the other end). Unset: off.
+     */
+    SIM_SERIAL_PATH: z.string().min(1).optional(),
+    /**
+     * One line per meter every this many ms. At least a second: the lines carry whole-second times, and two
+     * lines of one meter in the same second would overwrite each other downstream.
+     */
+    SIM_SERIAL_INTERVAL_MS: envInt(1_000, { min: 1_000, max: 3_600_000 }),
   })
   .superRefine((cfg, ctx) => {
     checkAmqpEnv(cfg, ctx);
