@@ -33,7 +33,7 @@ lint: install ## biome: lint and format check
 infra: ## install (if missing) and start Kafka, RabbitMQ and InfluxDB on loopback
 	deploy/local/infra.sh up
 
-infra-down: ## stop the local infrastructure (by pid)
+infra-down: ## stop the local infrastructure and the demo's MQTT broker (by pid)
 	deploy/local/infra.sh down
 
 topic: build ## create telemetry.raw/parsed/dlq/alarms/alarm-actions/forecasts (KAFKA_TOPIC_PARTITIONS, KAFKA_REPLICATION_FACTOR)
@@ -63,10 +63,20 @@ simulation: build ## run every simulator: gateway → RabbitMQ (SIM_RATE/s), ESS
 # The parser checks quality and the ESS protection alarms; the ESS simulator overheats rack 1 every 10 min
 # (one alarm episode: warning, fault, back to warning, cleared). Services push their metrics to InfluxDB
 # (gridstream_metrics) for the pipeline-health dashboard. The console is on http://127.0.0.1:8080.
+# Two more kinds of device: the simulator's MQTT devices (JSON meters, a Sparkplug B edge node) publish to a
+# Mosquitto broker on 127.0.0.1:1883 (deploy/local/mosquitto.sh; it keeps running like the infrastructure),
+# and its water meters print lines on one end of a socat pty pair (deploy/local/serial-line.sh) whose other
+# end the serial collector reads (.local/serial/meter: the default GRIDSTREAM_HOME).
 demo: infra build topic ## everything on its defaults: infra, topics, all services and simulators; live counts (archive files every 30 s, so queries answer at once)
+	deploy/local/mosquitto.sh start
+	deploy/local/serial-line.sh start
 	$(SIMULATORS) PARSER_DEFAULT_TIMEZONE=$${PARSER_DEFAULT_TIMEZONE:-Asia/Seoul} \
 	  MODBUS_CONFIG=$${MODBUS_CONFIG:-sample/modbus/collector-local.yaml} \
 	  OPCUA_CONFIG=$${OPCUA_CONFIG:-sample/opcua/collector-local.yaml} \
+	  SIM_MQTT_URL=$${SIM_MQTT_URL:-mqtt://127.0.0.1:1883} \
+	  MQTT_CONFIG=$${MQTT_CONFIG:-sample/mqtt/collector-local.yaml} \
+	  SIM_SERIAL_PATH=$${SIM_SERIAL_PATH:-.local/serial/meter-sim} \
+	  SERIAL_CONFIG=$${SERIAL_CONFIG:-sample/serial/collector-demo.yaml} \
 	  QUALITY_CONFIG=$${QUALITY_CONFIG:-sample/quality/ess-protection.yaml} \
 	  SIM_MODBUS_SCENARIO=$${SIM_MODBUS_SCENARIO:-over-temperature} \
 	  METRICS_INFLUX_URL=$${METRICS_INFLUX_URL:-http://127.0.0.1:8086} \
@@ -75,8 +85,9 @@ demo: infra build topic ## everything on its defaults: infra, topics, all servic
 	  deploy/local/services.sh start
 	deploy/local/demo-watch.sh
 
-demo-stop: ## stop the demo's services (infrastructure keeps running; make infra-down stops it)
+demo-stop: ## stop the demo's services and its serial pty pair (infrastructure and the MQTT broker keep running; make infra-down stops them)
 	deploy/local/services.sh stop
+	deploy/local/serial-line.sh stop
 
 infra-test: ## infra plus what only the tests need (InfluxDB 1.8 for the 2.x write API)
 	deploy/local/infra.sh up test

@@ -37,6 +37,8 @@ interface ComposeService {
   volumes?: { type: string; source?: string; target: string; read_only?: boolean }[];
   profiles?: string[];
   secrets?: { source: string; target?: string }[];
+  devices?: { source: string; target: string; permissions?: string }[];
+  group_add?: string[];
 }
 interface ComposeModel {
   services: Record<string, ComposeService>;
@@ -377,6 +379,10 @@ const AWS_SDK_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SE
 const CLIENT_PORTS = new Set(['PG_PORT']);
 /** The services of the optional profile `sinks`, which a plain `docker compose up` does not run. */
 const SINKS_PROFILE = ['postgres', 'victoriametrics', 'timescale-writer', 'opentsdb-writer'];
+/** The profile `serial`: the serial collector needs a real port of the host (`devices:`), so it is off too. */
+const SERIAL_PROFILE = ['serial-collector'];
+const PROFILES: Record<string, string[]> = { sinks: SINKS_PROFILE, serial: SERIAL_PROFILE };
+const PROFILED = Object.values(PROFILES).flat();
 const VARIABLE_REFERENCE = /^\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}$/;
 const SECRET_NAME = /PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY/i;
 
@@ -709,6 +715,17 @@ describe('docker-compose.yml', () => {
   });
 });
 
+/** The host file a collector's config variable names: relative to /app, inside the mounted sample/ folder. */
+function composeConfigFile(name: string, key: string): string {
+  const svc = resolved.services[name]!;
+  const path = String(svc.environment?.[key]);
+  const mount = svc.volumes?.find((v) => v.type === 'bind' && `/app/${path}`.startsWith(`${v.target}/`));
+  expect(mount, `${name}: ${key}=${path} is in a mounted folder`).toBeDefined();
+  const onHost = join(mount!.source!, `/app/${path}`.slice(mount!.target.length));
+  expect(statSync(onHost).isFile(), onHost).toBe(true);
+  return onHost;
+}
+
 /** `| `name` | ... |` rows of README.md's Docker section, by the name in their first cell. */
 function readmeDockerRows(): Map<string, string> {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -747,18 +764,19 @@ describe('docker-compose.yml: the complete stack', () => {
 
   it('runs the optional sinks and their servers only with the profile `sinks`, each writer on its own server', () => {
     const profiled = Object.entries(resolved.services).filter(([, svc]) => (svc.profiles ?? []).length > 0);
-    expect(profiled.map(([name]) => name).sort()).toEqual([...SINKS_PROFILE].sort());
-    for (const [name, svc] of profiled) expect(svc.profiles, name).toEqual(['sinks']);
+    expect(profiled.map(([name]) => name).sort()).toEqual([...PROFILED].sort());
+    for (const [profile, names] of Object.entries(PROFILES))
+      for (const name of names) expect(resolved.services[name]?.profiles, name).toEqual([profile]);
     // A plain `docker compose up` runs exactly the services without a profile, and none of them waits for
     // one that is off (Compose would refuse to start it).
     expect(Object.keys(plain.services).sort()).toEqual(
       Object.keys(resolved.services)
-        .filter((name) => !SINKS_PROFILE.includes(name))
+        .filter((name) => !PROFILED.includes(name))
         .sort(),
     );
     for (const [name, svc] of Object.entries(plain.services))
       for (const dep of Object.keys(svc.depends_on ?? {}))
-        expect(SINKS_PROFILE, `${name} waits for ${dep}`).not.toContain(dep);
+        expect(PROFILED, `${name} waits for ${dep}`).not.toContain(dep);
 
     const tsw = resolved.services['timescale-writer']!;
     const pg = resolved.services.postgres!;
@@ -886,24 +904,89 @@ describe('docker-compose.yml: the complete stack', () => {
         expect(v.read_only, `${name}: ${v.source} read-only`).toBe(true);
       }
     }
-    for (const [name, key] of [
-      ['modbus-collector', 'MODBUS_CONFIG'],
-      ['opcua-collector', 'OPCUA_CONFIG'],
+    // The compose configs dial what they read by its Compose name, not loopback: the simulator's servers,
+    // the MQTT broker; the serial collector reads the device its `devices:` entry maps into the container.
+    for (const [name, key, dials] of [
+      ['modbus-collector', 'MODBUS_CONFIG', /\bsimulator\b/],
+      ['opcua-collector', 'OPCUA_CONFIG', /\bsimulator\b/],
+      ['mqtt-collector', 'MQTT_CONFIG', /mqtt:\/\/mosquitto:1883\b/],
+      ['serial-collector', 'SERIAL_CONFIG', /path: \/dev\//],
     ] as const) {
-      const svc = resolved.services[name]!;
-      const path = String(svc.environment?.[key]);
-      // Relative to the image's WORKDIR /app, inside the mounted sample/ folder.
-      const mount = svc.volumes?.find((v) => v.type === 'bind' && `/app/${path}`.startsWith(`${v.target}/`));
-      expect(mount, `${name}: ${key}=${path} is in a mounted folder`).toBeDefined();
-      const onHost = join(mount!.source!, `/app/${path}`.slice(mount!.target.length));
-      expect(statSync(onHost).isFile(), onHost).toBe(true);
-      // The compose configs dial the simulator by its Compose name, not loopback.
-      const text = readFileSync(onHost, 'utf8');
-      expect(text).not.toMatch(/127\.0\.0\.1|localhost/);
-      expect(text).toMatch(/\bsimulator\b/);
+      const text = readFileSync(composeConfigFile(name, key), 'utf8');
+      expect(text, name).not.toMatch(/127\.0\.0\.1|localhost/);
+      expect(text, name).toMatch(dials);
     }
     expect(resolved.services.simulator?.hostname).toBe('simulator');
     expect(resolved.services.simulator?.environment?.SIM_OPCUA_HOST).toBe('simulator');
+  });
+
+  it('runs an MQTT broker that the simulator publishes to and the mqtt-collector reads, as its tests configure one', () => {
+    const broker = resolved.services.mosquitto!;
+    expect(broker.image).toMatch(/^eclipse-mosquitto:2\.0\.\d+$/);
+    const conf = broker.volumes?.find((v) => v.target === '/mosquitto/config/mosquitto.conf');
+    expect(conf && relative(root, conf.source!)).toBe('deploy/mosquitto/mosquitto.conf');
+    expect(
+      broker.volumes?.find((v) => v.target === '/mosquitto/data'),
+      'data on a named volume',
+    ).toMatchObject({ type: 'volume' });
+    const text = readFileSync(conf!.source!, 'utf8');
+    const settings = new Map<string, string[]>();
+    for (const line of text.split('\n').filter((l) => /^\s*[a-z_]/.test(l))) {
+      const [key, ...rest] = line.trim().split(/\s+/);
+      settings.set(key!, [...(settings.get(key!) ?? []), rest.join(' ')]);
+    }
+    // Mosquitto 2 listens on nothing and refuses anonymous clients without these two.
+    expect(settings.get('listener')).toEqual(['1883']);
+    expect(settings.get('allow_anonymous')).toEqual(['true']);
+    // docs/mqtt-collector.md: sessions and queued QoS 1 messages survive a broker restart, on the volume.
+    expect(settings.get('persistence')).toEqual(['true']);
+    expect(settings.get('persistence_location')).toEqual(['/mosquitto/data/']);
+    expect(Number(settings.get('max_queued_messages')?.[0])).toBeGreaterThan(1_000);
+    // No credentials in the repository: no password file, no users.
+    for (const key of ['password_file', 'acl_file', 'psk_file']) expect(settings.has(key), key).toBe(false);
+    expect(broker.healthcheck?.test?.join(' ')).toContain('mosquitto_pub');
+
+    const sim = resolved.services.simulator!;
+    const collector = resolved.services['mqtt-collector']!;
+    expect(sim.environment?.SIM_MQTT_URL).toBe('mqtt://mosquitto:1883');
+    for (const [name, svc] of [
+      ['simulator', sim],
+      ['mqtt-collector', collector],
+    ] as const)
+      expect(svc.depends_on?.mosquitto?.condition, name).toBe('service_healthy');
+    const brokers = [
+      ...readFileSync(composeConfigFile('mqtt-collector', 'MQTT_CONFIG'), 'utf8').matchAll(/url: (\S+)/g),
+    ].map((m) => m[1]);
+    expect(brokers).toEqual([sim.environment?.SIM_MQTT_URL]);
+    // Its spool outlives the container: a QoS 1 message is acknowledged to the broker once spooled.
+    expect(collector.volumes?.find((v) => v.target === '/app/.local')).toMatchObject({ type: 'volume' });
+    expect(String(resolved.services.console?.environment?.CONSOLE_SERVICES).split(',')).toContain(
+      'mqtt-collector=http://mqtt-collector:9113',
+    );
+  });
+
+  it('gives the serial collector each port its config reads as a device, and the group that may open it', () => {
+    const svc = resolved.services['serial-collector']!;
+    const devices = svc.devices ?? [];
+    expect(devices.length).toBeGreaterThan(0);
+    // Compose's own form of "${SERIAL_DEVICE:-/dev/ttyUSB0}:/dev/ttyUSB0": the host's adapter by default.
+    expect(devices[0]).toMatchObject({ source: '/dev/ttyUSB0', target: '/dev/ttyUSB0' });
+    const paths = [
+      ...readFileSync(composeConfigFile('serial-collector', 'SERIAL_CONFIG'), 'utf8').matchAll(
+        /^\s*path: (\S+)/gm,
+      ),
+    ].map((m) => m[1]);
+    expect(paths.length).toBeGreaterThan(0);
+    for (const path of paths)
+      expect(
+        devices.map((d) => d.target),
+        `${path} is a device of the container`,
+      ).toContain(path);
+    // Opened through the device's group (dialout), never as root or privileged.
+    expect(svc.group_add).toEqual(['20']);
+    expect(raw.services['serial-collector']?.group_add).toEqual([`\${SERIAL_DEVICE_GID:-20}`]);
+    expect(svc.volumes?.find((v) => v.target === '/app/.local')).toMatchObject({ type: 'volume' });
+    expect(JSON.stringify(svc)).not.toMatch(/privileged|cap_add/);
   });
 
   it('has no password without a .env: Compose refuses the file, naming each one .env.example leaves empty', async () => {

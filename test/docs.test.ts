@@ -7,9 +7,11 @@ import { consoleConfigSchema } from '../services/console/src/config.js';
 import { forecasterConfigSchema } from '../services/forecaster/src/config.js';
 import { writerConfigSchema } from '../services/influx-writer/src/config.js';
 import { modbusCollectorConfigSchema } from '../services/modbus-collector/src/config.js';
+import { makeMqttCollectorConfigSchema } from '../services/mqtt-collector/src/config.js';
 import { makeOpcuaCollectorConfigSchema } from '../services/opcua-collector/src/config.js';
 import { opentsdbWriterConfigSchema } from '../services/opentsdb-writer/src/config.js';
 import { parserConfigSchema } from '../services/parser/src/config.js';
+import { serialCollectorConfigSchema } from '../services/serial-collector/src/config.js';
 import { simulatorConfigSchema } from '../services/simulator/src/config.js';
 import { timescaleWriterConfigSchema } from '../services/timescale-writer/src/config.js';
 
@@ -22,6 +24,8 @@ const schemas = {
   simulator: simulatorConfigSchema,
   'modbus-collector': modbusCollectorConfigSchema,
   'opcua-collector': makeOpcuaCollectorConfigSchema({}),
+  'mqtt-collector': makeMqttCollectorConfigSchema({}),
+  'serial-collector': serialCollectorConfigSchema,
   archiver: archiverConfigSchema,
   console: consoleConfigSchema,
   forecaster: forecasterConfigSchema,
@@ -36,6 +40,14 @@ const REQUIRED: Record<string, Record<string, string>> = {
   // The schema reads the endpoint file it names: the repository's own sample.
   'opcua-collector': {
     OPCUA_CONFIG: join(import.meta.dirname, '..', 'sample', 'opcua', 'collector-local.yaml'),
+  },
+  // Like the OPC UA collector's, the schema reads the port file it names.
+  'serial-collector': {
+    SERIAL_CONFIG: join(import.meta.dirname, '..', 'sample', 'serial', 'collector-local.yaml'),
+  },
+  // The broker file it names is read too: the repository's own sample.
+  'mqtt-collector': {
+    MQTT_CONFIG: join(import.meta.dirname, '..', 'sample', 'mqtt', 'collector-local.yaml'),
   },
   console: { CONSOLE_PASSWORD: 'a password of 8+' },
 };

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadForecastConfig } from '../services/forecaster/src/forecast-series-config.js';
 import { rulesFor } from '../services/forecaster/src/predicted-alarms.js';
+import { makeMqttCollectorConfigSchema } from '../services/mqtt-collector/src/config.js';
 
 /**
  * deploy/helm/gridstream, checked without a cluster: `helm lint --strict`, `helm template` with the default
@@ -42,6 +43,8 @@ const SERVICES = [
   'archiver',
   'modbus-collector',
   'opcua-collector',
+  'serial-collector',
+  'mqtt-collector',
   'forecaster',
   'console',
   'simulator',
@@ -67,6 +70,10 @@ const MEASURED_PEAK_MIB: Record<ServiceName, number> = {
   archiver: 887,
   'modbus-collector': 260,
   'opcua-collector': 387,
+  // Measured at the demo's rates only (one port with two meters; the simulator's MQTT devices): 113–116 and
+  // 120–125 MiB. Not measured under load yet.
+  'serial-collector': 116,
+  'mqtt-collector': 125,
   // Not measured yet: values.yaml gives it the simulator's resources as a starting point, hence its figure.
   forecaster: 135,
   console: 135 + 256,
@@ -86,6 +93,7 @@ const PLACEHOLDER_SECRETS = [
   'placeholder-session-secret-0123456789abcdef',
   'placeholder-pg-password',
   'placeholder-opentsdb-password',
+  'placeholder-mqtt-password',
 ];
 const AWS_SDK_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
 const SECRET_NAME = /PASSWORD|TOKEN|SECRET|SSL_KEY$|TLS_KEY$|ACCESS_KEY_ID/;
@@ -492,6 +500,12 @@ beforeAll(async () => {
         'opcua-collector': {
           files: { 'opcua/collector-compose.yaml': sample('opcua/collector-compose.yaml') },
         },
+        'serial-collector': {
+          files: { 'serial/collector-compose.yaml': sample('serial/collector-compose.yaml') },
+        },
+        'mqtt-collector': {
+          files: { 'mqtt/collector-compose.yaml': sample('mqtt/collector-compose.yaml') },
+        },
         // Its series file is in ci/all-features-values.yaml; the alarm rules behind its early warnings here.
         forecaster: {
           files: {
@@ -614,8 +628,21 @@ describe('helm template: the default values', () => {
 describe('helm template: every optional part on', () => {
   it('renders exactly every service, volumes, budgets, the ServiceMonitor and the KEDA objects', () => {
     const names = full.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    const withFiles = ['parser', 'modbus-collector', 'opcua-collector', 'forecaster'];
-    const withVolume = ['modbus-collector', 'opcua-collector', 'forecaster'];
+    const withFiles = [
+      'parser',
+      'modbus-collector',
+      'opcua-collector',
+      'serial-collector',
+      'mqtt-collector',
+      'forecaster',
+    ];
+    const withVolume = [
+      'modbus-collector',
+      'opcua-collector',
+      'serial-collector',
+      'mqtt-collector',
+      'forecaster',
+    ];
     expect(names).toEqual(
       [
         `ServiceAccount/${FULLNAME}`,
@@ -694,6 +721,7 @@ describe('helm template: every optional part on', () => {
         'CONSOLE_SESSION_SECRET',
         'PG_PASSWORD',
         'OPENTSDB_PASSWORD',
+        'MQTT_PASSWORD',
       ]),
     );
   });
@@ -800,8 +828,9 @@ describe('the services in their pods', () => {
         const env = podEnv(r, service, mounts);
         const declared = Object.keys(schema.shape);
         const sdk = declared.includes('ARCHIVE_S3_BUCKET') ? AWS_SDK_VARIABLES : [];
-        // Node's own NODE_OPTIONS, HOME (the writable /tmp), the pod name the client id is made of, and the
-        // OPC UA password that ci/all-features-values.yaml passes through extraEnv for a passwordEnv.
+        // Node's own NODE_OPTIONS, HOME (the writable /tmp), the pod name the client id is made of, the
+        // OPC UA password that ci/all-features-values.yaml passes through extraEnv for a passwordEnv, and the
+        // MQTT password (secrets.mqttPassword) a broker file's `passwordEnv: MQTT_PASSWORD` reads.
         const known = new Set([
           ...declared,
           ...declared.map((k) => `${k}_FILE`),
@@ -810,6 +839,7 @@ describe('the services in their pods', () => {
           'HOME',
           'POD_NAME',
           'CONTROLLER_OPCUA_PASSWORD',
+          ...(service === 'mqtt-collector' ? ['MQTT_PASSWORD'] : []),
         ]);
         expect(
           Object.keys(env).filter((k) => !known.has(k)),
@@ -861,7 +891,13 @@ describe('the services in their pods', () => {
     }
     // The collectors keep their spool and certificates on their claim, the forecaster its saved models, and
     // only one pod ever holds it.
-    for (const service of ['modbus-collector', 'opcua-collector', 'forecaster']) {
+    for (const service of [
+      'modbus-collector',
+      'opcua-collector',
+      'serial-collector',
+      'mqtt-collector',
+      'forecaster',
+    ]) {
       const d = full.find<Workload>('Deployment', deploymentName(service));
       expect(d.spec.strategy?.type, service).toBe('Recreate');
       expect(
@@ -993,6 +1029,12 @@ describe('credentials', () => {
       'AMQP_TLS_KEY_PASSWORD',
       'METRICS_INFLUX_PASSWORD',
     ]);
+    expect(refs(full, 'mqtt-collector')).toEqual(
+      ['KAFKA_SASL_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD', 'METRICS_INFLUX_PASSWORD', 'MQTT_PASSWORD'].sort(),
+    );
+    expect(refs(full, 'serial-collector')).toEqual(
+      ['KAFKA_SASL_PASSWORD', 'KAFKA_SSL_KEY_PASSWORD', 'METRICS_INFLUX_PASSWORD'].sort(),
+    );
     // Strimzi's KafkaUser Secret holds the SASL password under `password`.
     expect(
       container(full, 'parser').env?.find((e) => e.name === 'KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef,
@@ -1188,6 +1230,54 @@ describe('bad values', () => {
       ['--set', 'services.timescale-writer.keda.maxReplicas=null'],
       /\/services\/timescale-writer\/keda': missing property 'maxReplicas'/,
     ],
+    [
+      'the serial collector without its port file',
+      ['--set', 'services.serial-collector.enabled=true'],
+      /\/services\/serial-collector\/env': missing property 'SERIAL_CONFIG'/,
+    ],
+    [
+      'the MQTT collector without its broker file',
+      ['--set', 'services.mqtt-collector.enabled=true'],
+      /\/services\/mqtt-collector\/env': missing property 'MQTT_CONFIG'/,
+    ],
+    [
+      'an MQTT password in a ConfigMap',
+      ['--set', 'services.mqtt-collector.env.MQTT_PASSWORD=hunter2'],
+      /invalid propertyName 'MQTT_PASSWORD'/,
+    ],
+    [
+      'two MQTT collectors (one session at the broker)',
+      [
+        '--set',
+        'services.mqtt-collector.enabled=true',
+        '--set',
+        'services.mqtt-collector.env.MQTT_CONFIG=/etc/gridstream/mqtt.yaml',
+        '--set',
+        'services.mqtt-collector.replicas=2',
+      ],
+      /\/services\/mqtt-collector\/replicas': maximum: got 2, want 1/,
+    ],
+    [
+      'two serial collectors',
+      ['--set', 'services.serial-collector.replicas=2'],
+      /\/services\/serial-collector\/replicas': maximum: got 2, want 1/,
+    ],
+    [
+      'a serial device resource without a count',
+      ['--set-string', 'services.serial-collector.device.resources.squat\\.ai/serial=one'],
+      /\/services\/serial-collector\/device\/resources\/squat\.ai~1serial': got string, want integer/,
+    ],
+    [
+      'a serial device resource named like a core resource',
+      ['--set', 'services.serial-collector.device.resources.memory=1'],
+      // (helm's validator names a wrong place for a propertyNames failure; the message is right)
+      /invalid propertyName 'memory'[\s\S]*'memory' does not match pattern '\^\[a-z0-9\]/,
+    ],
+    [
+      'MQTT TLS material from a Secret named wrong',
+      ['--set', 'mqtt.tls.caSecret.name=Plant_CA'],
+      /\/mqtt\/tls\/caSecret\/name'/,
+    ],
   ];
 
   it.each(refusals)('refuses %s', async (_what, args, message) => {
@@ -1242,6 +1332,24 @@ describe('bad values', () => {
         'services.forecaster.replicas=2',
       ],
       /services\.forecaster: replicas must be 0 or 1/,
+    ],
+    [
+      'two MQTT collectors, schema skipped',
+      [
+        '--skip-schema-validation',
+        '--set',
+        'services.mqtt-collector.enabled=true',
+        '--set',
+        'services.mqtt-collector.env.MQTT_CONFIG=/etc/gridstream/mqtt.yaml',
+        '--set',
+        'services.mqtt-collector.replicas=2',
+      ],
+      /services\.mqtt-collector: replicas must be 0 or 1 \(the broker file's fixed clientId is one session/,
+    ],
+    [
+      'the serial collector without its port file, schema skipped',
+      ['--skip-schema-validation', '--set', 'services.serial-collector.enabled=true'],
+      /services\.serial-collector: set env\.SERIAL_CONFIG/,
     ],
     [
       'two replicas on one volume, schema skipped',
@@ -1467,6 +1575,184 @@ describe('the optional sinks (timescale-writer, opentsdb-writer)', () => {
     );
     expect(withPassword.code, withPassword.stderr).toBe(0);
     expect(withPassword.stdout).not.toContain('NOTE: the timescale-writer');
+  });
+});
+
+describe('the serial collector', () => {
+  it('is off by default; on: one replica, replaced with Recreate, probed on 9112, polled by the console', async () => {
+    expect(await healthPort('serial-collector')).toBe(9112);
+    expect(defaults.objects.filter((o) => o.metadata.name.includes('serial-collector'))).toEqual([]);
+    expect(podEnv(defaults, 'console').CONSOLE_SERVICES).not.toContain('serial-collector=');
+    const d = full.find<Workload>('Deployment', deploymentName('serial-collector'));
+    expect(d.spec.replicas).toBe(1);
+    expect(d.spec.strategy?.type).toBe('Recreate');
+    const c = container(full, 'serial-collector');
+    expect(c.image).toBe('registry.example.com/gridstream/serial-collector:1.2.3');
+    expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9112, protocol: 'TCP' }]);
+    expect(podEnv(full, 'console').CONSOLE_SERVICES!.split(',')).toContain(
+      `serial-collector=http://${FULLNAME}-serial-collector-metrics:9112`,
+    );
+  });
+
+  it("gets the node's serial adapter from a device plugin and opens it through its group, nothing privileged", () => {
+    const d = full.find<Workload>('Deployment', deploymentName('serial-collector'));
+    const pod = d.spec.template.spec as PodSpec & { nodeSelector?: Record<string, string> };
+    const c = pod.containers[0]!;
+    // The device plugin's extended resource: the kubelet adds the device node and its cgroup permission.
+    expect(c.resources?.limits?.['squat.ai/serial']).toBe(1);
+    // The service's own limits are kept beside it.
+    expect(c.resources?.limits?.memory).toBe('512Mi');
+    // uid 1000 in the device's group (dialout), on top of the chart's pod security context.
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      supplementalGroups: [20],
+    });
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(c.securityContext?.privileged).toBeUndefined();
+    // No hostPath: a bind-mounted /dev/tty* cannot be opened without `privileged`.
+    expect(JSON.stringify(pod.volumes)).not.toContain('hostPath');
+    expect(pod.nodeSelector).toEqual({ 'kubernetes.io/hostname': 'plant-edge-1' });
+    // Nobody else gets the device or the group.
+    for (const other of ['modbus-collector', 'mqtt-collector', 'parser']) {
+      const o = full.find<Workload>('Deployment', deploymentName(other)).spec.template.spec;
+      expect(o.securityContext?.supplementalGroups, other).toBeUndefined();
+      expect(Object.keys(o.containers[0]!.resources?.limits ?? {}).sort(), other).toEqual(['cpu', 'memory']);
+    }
+  });
+
+  it("reads the port file through the collector's own loader, and says so when no device is asked for", async () => {
+    const env = podEnv(full, 'serial-collector', materializeMounts(full, 'serial-collector'));
+    const schema = await serviceSchema('serial-collector');
+    const config = loadConfig(schema as never, env) as { SERIAL_CONFIG: { ports: { path: string }[] } };
+    expect(config.SERIAL_CONFIG.ports.map((p) => p.path)).toEqual(['/dev/ttyUSB0']);
+
+    const install = (...set: string[]) =>
+      helm(['install', RELEASE, chart, '--namespace', NAMESPACE, '--dry-run=client', ...set]);
+    const on = [
+      '--set',
+      'services.serial-collector.enabled=true',
+      '--set',
+      'services.serial-collector.env.SERIAL_CONFIG=/etc/gridstream/serial.yaml',
+    ];
+    const without = await install(...on);
+    expect(without.code, without.stderr).toBe(0);
+    expect(without.stdout).toContain('NOTE: the serial-collector asks for no device');
+    // The default values give the group already; with a device resource the note goes.
+    expect(without.stdout).toMatch(/supplementalGroups:\n\s+- 20/);
+    const withDevice = await install(
+      ...on,
+      '--set',
+      'services.serial-collector.device.resources.smarter-devices/ttyUSB0=1',
+    );
+    expect(withDevice.code, withDevice.stderr).toBe(0);
+    expect(withDevice.stdout).not.toContain('NOTE: the serial-collector');
+    expect(withDevice.stdout).toMatch(/smarter-devices\/ttyUSB0: 1/);
+  });
+});
+
+describe('the MQTT collector', () => {
+  it('is off by default; on: one replica, replaced with Recreate, probed on 9113, polled by the console', async () => {
+    expect(await healthPort('mqtt-collector')).toBe(9113);
+    expect(defaults.objects.filter((o) => o.metadata.name.includes('mqtt-collector'))).toEqual([]);
+    expect(podEnv(defaults, 'console').CONSOLE_SERVICES).not.toContain('mqtt-collector=');
+    const d = full.find<Workload>('Deployment', deploymentName('mqtt-collector'));
+    expect(d.spec.replicas).toBe(1);
+    expect(d.spec.strategy?.type).toBe('Recreate');
+    const c = container(full, 'mqtt-collector');
+    expect(c.image).toBe('registry.example.com/gridstream/mqtt-collector:1.2.3');
+    expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9113, protocol: 'TCP' }]);
+    expect(podEnv(full, 'console').CONSOLE_SERVICES!.split(',')).toContain(
+      `mqtt-collector=http://${FULLNAME}-mqtt-collector-metrics:9113`,
+    );
+  });
+
+  it('gives MQTT_PASSWORD from the Secret (or one made elsewhere), and to no other service', () => {
+    expect(
+      container(full, 'mqtt-collector').env?.find((e) => e.name === 'MQTT_PASSWORD')?.valueFrom?.secretKeyRef,
+    ).toEqual({
+      name: `${FULLNAME}-credentials`,
+      key: 'mqtt-password',
+      optional: true,
+    });
+    expect(podEnv(full, 'mqtt-collector').MQTT_PASSWORD).toBe('placeholder-mqtt-password');
+    expect(
+      container(existing, 'mqtt-collector').env?.find((e) => e.name === 'MQTT_PASSWORD')?.valueFrom
+        ?.secretKeyRef,
+    ).toEqual({ name: 'plant-gridstream', key: 'mqtt-password', optional: true });
+    for (const other of ['serial-collector', 'opcua-collector', 'console'])
+      expect(
+        container(full, other).env?.map((e) => e.name),
+        other,
+      ).not.toContain('MQTT_PASSWORD');
+  });
+
+  it("mounts the brokers' TLS material where a broker file points, and the collector's loader accepts it", async () => {
+    const pod = full.find<Workload>('Deployment', deploymentName('mqtt-collector')).spec.template.spec;
+    const mounts = new Map((pod.containers[0]!.volumeMounts ?? []).map((m) => [m.mountPath, m] as const));
+    for (const [path, secret] of [
+      ['/etc/gridstream-mqtt/ca', 'plant-mqtt-ca'],
+      ['/etc/gridstream-mqtt/client', 'gridstream-mqtt-tls'],
+    ] as const) {
+      expect(mounts.get(path)?.readOnly, path).toBe(true);
+      expect(pod.volumes?.find((v) => v.name === mounts.get(path)?.name)?.secret?.secretName, path).toBe(
+        secret,
+      );
+    }
+    for (const other of ['serial-collector', 'opcua-collector'])
+      expect(
+        container(full, other).volumeMounts?.map((m) => m.mountPath),
+        other,
+      ).not.toContain('/etc/gridstream-mqtt/ca');
+
+    // The broker file of values.yaml's example: mqtts://, the password from MQTT_PASSWORD, the CA and the
+    // client certificate from the mounts. Read with the pod's environment and the files the pod would see.
+    const brokers = [
+      'brokers:',
+      '  - name: plant1',
+      '    url: mqtts://broker.plant1:8883',
+      '    clientId: gridstream-plant1',
+      '    username: gridstream',
+      '    passwordEnv: MQTT_PASSWORD',
+      '    tls:',
+      '      caFile: /etc/gridstream-mqtt/ca/ca.crt',
+      '      certFile: /etc/gridstream-mqtt/client/tls.crt',
+      '      keyFile: /etc/gridstream-mqtt/client/tls.key',
+      '    subscriptions: [{ topic: spBv1.0/plant1/#, format: sparkplug }]',
+      '',
+    ].join('\n');
+    const r = await template([
+      '-f',
+      allFeatures,
+      '--set-json',
+      `services.mqtt-collector.files=${JSON.stringify({ 'mqtt/brokers.yaml': brokers })}`,
+      '--set',
+      'services.mqtt-collector.env.MQTT_CONFIG=/etc/gridstream/mqtt/brokers.yaml',
+    ]);
+    expectValid(r.objects);
+    const materialized = materializeMounts(r, 'mqtt-collector');
+    const env = podEnv(r, 'mqtt-collector', materialized);
+    // The broker file names the pod's paths; in this test the mounts are folders of their own.
+    const file = env.MQTT_CONFIG!;
+    let text = readFileSync(file, 'utf8');
+    for (const [from, to] of Object.entries(materialized)) text = text.replaceAll(`${from}/`, `${to}/`);
+    writeFileSync(file, text);
+    const config = loadConfig(makeMqttCollectorConfigSchema(env) as never, env) as {
+      MQTT_CONFIG: { brokers: { name: string; password?: string }[] };
+    };
+    expect(config.MQTT_CONFIG.brokers.map((b) => [b.name, b.password])).toEqual([
+      ['plant1', 'placeholder-mqtt-password'],
+    ]);
+    // Without the password in the Secret the collector names the variable it misses and stops.
+    const { MQTT_PASSWORD: _, ...withoutPassword } = env;
+    expect(() =>
+      loadConfig(makeMqttCollectorConfigSchema(withoutPassword) as never, withoutPassword),
+    ).toThrow(/MQTT_PASSWORD is not set/);
   });
 });
 

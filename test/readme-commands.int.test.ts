@@ -19,7 +19,9 @@ const env = {
   ...process.env,
   PATH: `${dirname(process.execPath)}:${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
 };
-const HEALTH_PORTS = [9101, 9102, 9103, 9104, 9105, 9106, 9107, 9108, 9109];
+// The serial and MQTT collectors (9112, 9113) too: the demo runs both, on its pty pair and its broker.
+const HEALTH_PORTS = [9101, 9102, 9103, 9104, 9105, 9106, 9107, 9108, 9109, 9112, 9113];
+const GRIDSTREAM_HOME = process.env.GRIDSTREAM_HOME ?? join(REPO_ROOT, '.local');
 
 /** Make targets the suite does not run, and why; they are still checked to exist with `make -n`. */
 const DRY_RUN: Record<string, string> = {
@@ -122,6 +124,50 @@ describe('every command README.md shows', () => {
       { timeoutMs: 90_000, intervalMs: 5_000, what: 'rows from the demo archive' },
     );
     expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('runs the MQTT and serial collectors on the simulators: ready on the console, their readings in InfluxDB', async () => {
+    // The console polls both (its default CONSOLE_SERVICES), and sees them ready with messages flowing.
+    const password = readFileSync(join(GRIDSTREAM_HOME, 'console-password'), 'utf8').trim();
+    type Service = { name: string; ready: boolean; outRate: number | null };
+    const services = await waitFor(
+      async () => {
+        const answer = await fetch('http://127.0.0.1:8080/api/pipeline', {
+          headers: { authorization: `Bearer ${password}` },
+          signal: AbortSignal.timeout(5_000),
+        }).catch(() => undefined);
+        return answer?.ok ? ((await answer.json()) as { services: Service[] }).services : [];
+      },
+      (list) =>
+        ['serial-collector', 'mqtt-collector'].every((name) => {
+          const s = list.find((x) => x.name === name);
+          return s?.ready === true && (s.outRate ?? 0) > 0;
+        }),
+      { timeoutMs: 90_000, intervalMs: 3_000, what: 'both collectors ready and sending on /api/pipeline' },
+    );
+    expect(services.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['serial-collector', 'mqtt-collector']),
+    );
+    // What each produced, through parser and writer: the JSON meters and the Sparkplug PV inverter
+    // (sample/mqtt/collector-local.yaml), the water meters on the pty pair (sample/serial/collector-demo.yaml).
+    const count = async (q: string) => {
+      const url = `http://127.0.0.1:8086/query?db=gridstream&q=${encodeURIComponent(q)}`;
+      const body = (await (await fetch(url)).json()) as {
+        results: { series?: { values: [string, number][] }[] }[];
+      };
+      return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
+    };
+    const queries = [
+      `SELECT count("p_kw") FROM "meter" WHERE "site" = 'mqtt01' AND "device" = 'm2'`,
+      `SELECT count("AC/Power") FROM "pv" WHERE "site" = 'sparkplug01'`,
+      `SELECT count("pressure") FROM "water_meter" WHERE "site" = 'jangmyeong' AND "device" = 'JM2'`,
+    ];
+    const counts = await waitFor(
+      () => Promise.all(queries.map(count)),
+      (c) => c.every((n) => n > 0),
+      { timeoutMs: 90_000, intervalMs: 3_000, what: `readings in InfluxDB: ${queries.join('; ')}` },
+    );
+    expect(counts.every((n) => n > 0)).toBe(true);
   });
 
   it('runs each curl and npx command of the "Try:" block with exit 0 and the promised output', async () => {

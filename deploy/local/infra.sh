@@ -15,7 +15,7 @@ SERVICES=(kafka rabbitmq influxdb)
 PEERS=()
 if [[ ${2:-} == test ]]; then
   SERVICES+=(influxdb2compat moto postgresql victoriametrics)
-  PEERS+=(pymodbus asyncua chromium helm podman trino)
+  PEERS+=(pymodbus asyncua chromium helm podman mosquitto trino)
 fi
 
 status_all() {
@@ -34,7 +34,8 @@ case "${1:-}" in
     status_all
     ;;
   down)
-    for s in kafka rabbitmq influxdb influxdb2compat moto postgresql victoriametrics trino; do "$HERE/$s.sh" stop; done
+    # mosquitto: the demo's MQTT broker (`make demo` starts it; it keeps running like the rest, until here).
+    for s in kafka rabbitmq influxdb influxdb2compat moto postgresql victoriametrics trino mosquitto; do "$HERE/$s.sh" stop; done
     ;;
   status) status_all ;;
   *) die "usage: $0 up|down|status" ;;

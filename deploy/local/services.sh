@@ -13,7 +13,9 @@ PID_MARKER="$GS_REPO_ROOT/services/"
 RUN="$GRIDSTREAM_HOME/run"
 LOGS="$GRIDSTREAM_HOME/logs"
 # Start order: sinks first, then the pipeline, the simulators, and the sources that read them.
-ALL=(influx-writer archiver parser bridge simulator modbus-collector opcua-collector forecaster console)
+# The MQTT and serial collectors read what the simulator publishes to the demo's broker and prints on its pty
+# pair (`make demo` starts both first: deploy/local/mosquitto.sh, serial-line.sh).
+ALL=(influx-writer archiver parser bridge simulator modbus-collector opcua-collector mqtt-collector serial-collector forecaster console)
 # Optional sinks: started only when named (`services.sh start timescale-writer`), since the demo runs neither
 # PostgreSQL nor VictoriaMetrics (deploy/local/postgresql.sh, victoriametrics.sh; docs/sinks.md). A plain
 # `stop` stops them too (last: they drain what is in Kafka), and `status` lists them.
@@ -45,7 +47,7 @@ case "${1:-}" in
     shift
     # Reverse order: sources first, so the downstream services drain what is already in Kafka.
     if (($#)); then targets=("$@"); else
-      targets=(console forecaster opcua-collector modbus-collector simulator bridge parser archiver influx-writer "${OPTIONAL[@]}")
+      targets=(console forecaster serial-collector mqtt-collector opcua-collector modbus-collector simulator bridge parser archiver influx-writer "${OPTIONAL[@]}")
     fi
     for svc in "${targets[@]}"; do stop_pid "$RUN/$svc.pid" "$svc" 30; done
     ;;

@@ -3,8 +3,10 @@ What the chart knows about each service, as the services themselves define it: t
 HEALTH_PORT of services/<name>/src/config.ts (test/helm.int.test.ts checks it; the Dockerfile's EXPOSE is
 checked against the same default by test/docker-compose.int.test.ts), the group variable and the topic are
 what the consumer reads; requiredEnv names the config file the service cannot start without, and singleton
-marks a service of which one replica does all the work (a second would duplicate its output). Not values: a
-port changed here without the service would point the probes at nothing.
+marks a service of which one replica does all the work, saying why a second must not run; mqtt: the MQTT
+credentials and TLS material (`mqtt`, secrets.mqttPassword); serial: the node's serial devices
+(services.serial-collector.device). Not values: a port changed here without the service would point the
+probes at nothing.
 */}}
 {{- define "gridstream.catalog" -}}
 bridge:
@@ -49,12 +51,24 @@ opcua-collector:
   healthPort: 9105
   kafka: true
   requiredEnv: OPCUA_CONFIG
+serial-collector:
+  healthPort: 9112
+  kafka: true
+  requiredEnv: SERIAL_CONFIG
+  serial: true
+  singleton: a serial port is read by one process; a second pod would contend for the same device
+mqtt-collector:
+  healthPort: 9113
+  kafka: true
+  requiredEnv: MQTT_CONFIG
+  mqtt: true
+  singleton: the broker file's fixed clientId is one session at the broker; a second replica would take it over, back and forth
 forecaster:
   healthPort: 9109
   kafka: true
   influx: true
   requiredEnv: FORECAST_CONFIG
-  singleton: true
+  singleton: one replica serves every series; a second would write every forecast and raise every early warning twice
 console:
   healthPort: 9107
   kafka: true
@@ -431,6 +445,10 @@ parser's are per raw partition, <groupId>-<topic>-<partition> (docs/kubernetes.m
 {{- if $cat.opentsdb }}
 {{- include "gridstream.secretEnv" (dict "root" $root "data" $data "field" "opentsdbPassword" "env" "OPENTSDB_PASSWORD") }}
 {{- end }}
+{{- if $cat.mqtt }}
+{{- /* The broker file names it: `passwordEnv: MQTT_PASSWORD` (docs/kubernetes.md); more brokers: extraEnv. */}}
+{{- include "gridstream.secretEnv" (dict "root" $root "data" $data "field" "mqttPassword" "env" "MQTT_PASSWORD") }}
+{{- end }}
 {{- if $cat.s3 }}
 {{- /* The AWS SDK's own variables (its standard chain: a role through serviceAccount.annotations works too). */}}
 {{- include "gridstream.secretEnv" (dict "root" $root "data" $data "field" "awsAccessKeyId" "env" "AWS_ACCESS_KEY_ID") }}
@@ -502,4 +520,75 @@ parser's are per raw partition, <groupId>-<topic>-<partition> (docs/kubernetes.m
   mountPath: /etc/gridstream-pg/ca
   readOnly: true
 {{- end }}
+{{- end -}}
+
+{{/*
+The MQTT brokers' TLS material (mqtt.tls), mounted where the broker file's tls.caFile / certFile / keyFile
+point: /etc/gridstream-mqtt/ca/<key>, /etc/gridstream-mqtt/client/<certKey|keyKey>.
+*/}}
+{{- define "gridstream.mqttVolumes" -}}
+{{- $t := .Values.mqtt.tls -}}
+{{- if $t.caSecret.name }}
+- name: mqtt-ca
+  secret:
+    secretName: {{ $t.caSecret.name }}
+    items:
+      - key: {{ $t.caSecret.key }}
+        path: {{ $t.caSecret.key }}
+{{- end }}
+{{- if $t.clientSecret.name }}
+- name: mqtt-client
+  secret:
+    secretName: {{ $t.clientSecret.name }}
+    items:
+      - key: {{ $t.clientSecret.certKey }}
+        path: {{ $t.clientSecret.certKey }}
+      - key: {{ $t.clientSecret.keyKey }}
+        path: {{ $t.clientSecret.keyKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "gridstream.mqttVolumeMounts" -}}
+{{- $t := .Values.mqtt.tls -}}
+{{- if $t.caSecret.name }}
+- name: mqtt-ca
+  mountPath: /etc/gridstream-mqtt/ca
+  readOnly: true
+{{- end }}
+{{- if $t.clientSecret.name }}
+- name: mqtt-client
+  mountPath: /etc/gridstream-mqtt/client
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/*
+A container's resources: the service's, plus for the serial-collector the extended resources of the device
+plugin that hands it the node's serial adapter (device.resources, e.g. squat.ai/serial: 1), as limits: the
+kubelet then adds the device node and the permission to open it to the container (a hostPath of /dev/tty*
+would show the node but refuse to open it without `privileged`, which the chart never sets).
+*/}}
+{{- define "gridstream.resources" -}}
+{{- $resources := deepCopy (.svc.resources | default dict) -}}
+{{- if and .cat.serial .svc.device .svc.device.resources -}}
+{{- $limits := $resources.limits | default dict -}}
+{{- range $name, $count := .svc.device.resources -}}
+{{- $_ := set $limits $name $count -}}
+{{- end -}}
+{{- $_ := set $resources "limits" $limits -}}
+{{- end -}}
+{{- toYaml $resources -}}
+{{- end -}}
+
+{{/*
+The pod's security context: the chart's, plus for the serial-collector the groups that own the node's serial
+devices (device.supplementalGroups: dialout, 20 on Debian and Ubuntu nodes), so that uid 1000 opens them
+without anything privileged.
+*/}}
+{{- define "gridstream.podSecurityContext" -}}
+{{- $ctx := deepCopy .root.Values.podSecurityContext -}}
+{{- if and .cat.serial .svc.device .svc.device.supplementalGroups -}}
+{{- $_ := set $ctx "supplementalGroups" (concat ($ctx.supplementalGroups | default list) .svc.device.supplementalGroups | uniq) -}}
+{{- end -}}
+{{- toYaml $ctx -}}
 {{- end -}}
