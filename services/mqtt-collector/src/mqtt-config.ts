@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { issuePath, readConfigFile } from '@gridstream/config';
 import { EquipmentName, FieldName, Identifier, isValidTimeZone } from '@gridstream/schema';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
   type FieldMapping,
@@ -205,20 +205,9 @@ type Env = Record<string, string | undefined>;
 
 /** Reads and checks the file; every problem is returned (as `where: what`), none thrown. */
 export function loadMqttConfigFile(path: string, env: Env): { config?: MqttFileConfig; problems: string[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { problems: [`cannot read ${path}: ${(error as Error).message}`] };
-  }
-  let raw: unknown;
-  try {
-    // YAML 1.2 is a superset of JSON, so one parser reads both.
-    raw = parseYaml(text);
-  } catch (error) {
-    return { problems: [`${path}: not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`] };
-  }
-  return parseMqttConfig(raw, { path, env, baseDir: dirname(resolve(path)) });
+  const file = readConfigFile(path);
+  if (file.problems.length > 0) return { problems: file.problems };
+  return parseMqttConfig(file.raw, { path, env, baseDir: dirname(resolve(path)) });
 }
 
 export function parseMqttConfig(
@@ -233,7 +222,7 @@ export function parseMqttConfig(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys' && issue.keys.includes('password')) continue; // reported above
-      problems.push(`${pathText(issue.path)}: ${issue.message}`);
+      problems.push(`${issuePath(issue.path)}: ${issue.message}`);
     }
     return { problems };
   }
@@ -485,11 +474,4 @@ function findInlinePasswords(raw: unknown): string[] {
     if (b && typeof b === 'object' && 'password' in b) out.push(`brokers[${i}].password`);
   });
   return out;
-}
-
-function pathText(p: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of p)
-    out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
-  return out || '(file)';
 }

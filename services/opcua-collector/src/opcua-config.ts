@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { issuePath, readConfigFile } from '@gridstream/config';
 import {
   joinBrowsePath,
   type NodeRef,
@@ -10,7 +11,6 @@ import {
   type UserIdentity,
 } from '@gridstream/opcua';
 import { EquipmentName, FieldName, Identifier } from '@gridstream/schema';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /**
@@ -173,20 +173,9 @@ export function loadOpcuaConfigFile(
   path: string,
   env: Env,
 ): { config?: OpcuaFileConfig; problems: string[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { problems: [`cannot read ${path}: ${(error as Error).message}`] };
-  }
-  let raw: unknown;
-  try {
-    // YAML 1.2 is a superset of JSON, so one parser reads both.
-    raw = parseYaml(text);
-  } catch (error) {
-    return { problems: [`${path}: not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`] };
-  }
-  return parseOpcuaConfig(raw, { path, env, baseDir: dirname(resolve(path)) });
+  const file = readConfigFile(path);
+  if (file.problems.length > 0) return { problems: file.problems };
+  return parseOpcuaConfig(file.raw, { path, env, baseDir: dirname(resolve(path)) });
 }
 
 export function parseOpcuaConfig(
@@ -201,7 +190,7 @@ export function parseOpcuaConfig(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys' && issue.keys.includes('password')) continue; // reported above
-      problems.push(`${pathText(issue.path)}: ${issue.message}`);
+      problems.push(`${issuePath(issue.path)}: ${issue.message}`);
     }
     return { problems };
   }
@@ -384,11 +373,4 @@ function findInlinePasswords(raw: unknown): string[] {
       out.push(`endpoints[${i}].identity.password`);
   });
   return out;
-}
-
-function pathText(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path)
-    out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
-  return out || '(file)';
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { issuePath, readConfigFile } from '@gridstream/config';
 import { EquipmentName, FieldName, Identifier, isValidTimeZone } from '@gridstream/schema';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /**
@@ -139,27 +138,10 @@ export interface SerialFileConfig {
   ports: ResolvedPort[];
 }
 
-function pathText(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path)
-    out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
-  return out || '(file)';
-}
-
 export function loadSerialConfigFile(path: string): { config?: SerialFileConfig; problems: string[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { problems: [`cannot read ${path}: ${(error as Error).message}`] };
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    return { problems: [`${path}: not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`] };
-  }
-  return parseSerialConfig(raw, path);
+  const file = readConfigFile(path);
+  if (file.problems.length > 0) return { problems: file.problems };
+  return parseSerialConfig(file.raw, path);
 }
 
 /** Checks a parsed file; every problem is named with its place in the file, all at once. */
@@ -169,7 +151,7 @@ export function parseSerialConfig(
 ): { config?: SerialFileConfig; problems: string[] } {
   const parsed = SerialFileSchema.safeParse(raw);
   if (!parsed.success)
-    return { problems: parsed.error.issues.map((issue) => `${pathText(issue.path)}: ${issue.message}`) };
+    return { problems: parsed.error.issues.map((issue) => `${issuePath(issue.path)}: ${issue.message}`) };
   const file = parsed.data;
   const problems: string[] = [];
   if (!isValidTimeZone(file.timeZone)) problems.push(`timeZone: ${file.timeZone} is not a known time zone`);
