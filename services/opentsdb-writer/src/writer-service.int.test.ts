@@ -263,26 +263,26 @@ describe('opentsdb-writer service (real Kafka and VictoriaMetrics)', () => {
     const expected = expectedFor(t.naming, messages);
     const writer = await t.start();
 
-    // Messages keep arriving while the writer is killed three times, at the moment it is writing.
-    const feeding = (async () => {
-      for (let k = 0; k < messages.length; k += 20) {
-        await producer.send(t.parsed, messages.slice(k, k + 20).map(message));
-        await sleep(100);
-      }
-    })();
-    for (let kill = 0; kill < 3; kill++) {
+    // The messages arrive in four slices; in each of the first three the writer is killed as soon as a
+    // write of that slice has landed, so it dies with most of the slice unwritten or uncommitted. (A feeder
+    // racing the kills, as before, could finish first on a loaded machine — CI — and leave no write to kill.)
+    const slices = 4;
+    const per = messages.length / slices;
+    for (let slice = 0; slice < slices; slice++) {
       const before = await rowsInserted(vm);
+      for (let k = slice * per; k < (slice + 1) * per; k += 20)
+        await producer.send(t.parsed, messages.slice(k, Math.min(k + 20, (slice + 1) * per)).map(message));
+      if (slice === slices - 1) break;
       await waitFor(
         () => rowsInserted(vm),
         (n) => n > before,
-        { what: 'a write in progress', timeoutMs: 60_000, intervalMs: 50 },
+        { what: 'a write in progress', timeoutMs: 60_000, intervalMs: 20 },
       );
       await writer.kill('SIGKILL');
       await sleep(500);
       await writer.restart();
       await writer.ready(60_000);
     }
-    await feeding;
     await waitStored(vm, t.prefix, total(expected), 'written after the kills', 180_000);
     await waitFor(
       () => uncommitted(t.group, t.parsed),
