@@ -27,3 +27,17 @@ export function issuePath(path: readonly PropertyKey[]): string {
     out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
   return out || '(file)';
 }
+
+/**
+ * A password a config file names by path (`passwordFile`, or a `<VAR>_FILE`); a file that cannot be read
+ * is a problem reported at `at` with the others. A trailing newline from `echo` or an editor is never part
+ * of a password.
+ */
+export function readSecretFile(file: string, at: string, problems: string[]): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    problems.push(`${at}: cannot read ${file}: ${(error as Error).message}`);
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { issuePath, readConfigFile } from '@gridstream/config';
+import { issuePath, readConfigFile, readSecretFile } from '@gridstream/config';
 import { EquipmentName, FieldName, Identifier, isValidTimeZone } from '@gridstream/schema';
 import { z } from 'zod';
 import {
@@ -444,7 +444,7 @@ function resolvePassword(
     // Same convention as every other secret here: NAME_FILE names a file holding NAME.
     const file = env[`${passwordEnv}_FILE`];
     if ((password === undefined || password === '') && file)
-      password = readSecret(file, `${at}.passwordEnv`, problems);
+      password = readSecretFile(file, `${at}.passwordEnv`, problems);
     if (password === undefined || password === '') {
       problems.push(`${at}.passwordEnv: ${passwordEnv} is not set (nor ${passwordEnv}_FILE)`);
       return undefined;
@@ -452,18 +452,8 @@ function resolvePassword(
     return password;
   }
   if (passwordFile !== undefined)
-    return readSecret(resolve(baseDir, passwordFile), `${at}.passwordFile`, problems);
+    return readSecretFile(resolve(baseDir, passwordFile), `${at}.passwordFile`, problems);
   return undefined;
-}
-
-function readSecret(file: string, at: string, problems: string[]): string | undefined {
-  try {
-    // A trailing newline from `echo` or an editor is never part of a password.
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    problems.push(`${at}: cannot read ${file}: ${(error as Error).message}`);
-    return undefined;
-  }
 }
 
 function findInlinePasswords(raw: unknown): string[] {

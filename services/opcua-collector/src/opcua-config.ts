@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { issuePath, readConfigFile } from '@gridstream/config';
+import { issuePath, readConfigFile, readSecretFile } from '@gridstream/config';
 import {
   joinBrowsePath,
   type NodeRef,
@@ -341,26 +341,16 @@ function resolveIdentity(
     // Same convention as every other secret here: NAME_FILE names a file holding NAME.
     const file = env[`${passwordEnv}_FILE`];
     if ((password === undefined || password === '') && file)
-      password = readSecret(file, `${at}.passwordEnv`, problems);
+      password = readSecretFile(file, `${at}.passwordEnv`, problems);
     if (password === undefined || password === '') {
       problems.push(`${at}.passwordEnv: ${passwordEnv} is not set`);
       return undefined;
     }
   } else {
-    password = readSecret(resolve(baseDir, passwordFile!), `${at}.passwordFile`, problems);
+    password = readSecretFile(resolve(baseDir, passwordFile!), `${at}.passwordFile`, problems);
     if (password === undefined) return undefined;
   }
   return { type: 'username', username: identity.username, password };
-}
-
-function readSecret(file: string, at: string, problems: string[]): string | undefined {
-  try {
-    // A trailing newline from `echo` or an editor is never part of a password.
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    problems.push(`${at}: cannot read ${file}: ${(error as Error).message}`);
-    return undefined;
-  }
 }
 
 function findInlinePasswords(raw: unknown): string[] {
